@@ -1,0 +1,28 @@
+package dev.blockdraft.io;
+
+import java.nio.file.Path;
+
+/**
+ * A user-facing input problem: a bad file, field or value. The message is one line that names
+ * the file (and line or field where known), what was found, and what would be valid.
+ */
+public class BadInputException extends RuntimeException {
+    private static final long serialVersionUID = 1L;
+
+    public BadInputException(String message) {
+        super(message);
+    }
+
+    public BadInputException(String message, Throwable cause) {
+        super(message, cause);
+    }
+
+    /** {@code "<file>: <problem>"}. */
+    public static BadInputException of(Path file, String problem) {
+        return new BadInputException(file + ": " + problem);
+    }
+
+    public static BadInputException of(Path file, String problem, Throwable cause) {
+        return new BadInputException(file + ": " + problem, cause);
+    }
+}

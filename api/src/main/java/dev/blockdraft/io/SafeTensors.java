@@ -1,0 +1,330 @@
+package dev.blockdraft.io;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import com.google.gson.Gson;
+import com.google.gson.JsonArray;
+import com.google.gson.JsonElement;
+import com.google.gson.JsonObject;
+import com.google.gson.JsonParseException;
+import com.google.gson.JsonParser;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.channels.FileChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeMap;
+
+/**
+ * The Hugging Face safetensors format: an 8-byte little-endian header length, a JSON header
+ * mapping tensor names to {@code dtype}, {@code shape} and {@code data_offsets}, then raw
+ * little-endian tensor bytes. Single files and sharded checkpoints
+ * ({@code model.safetensors.index.json}) are read; floating tensors are widened to fp32 on read
+ * (bf16 in Java, because DJL's PyTorch engine cannot hold a BFLOAT16 array).
+ */
+public final class SafeTensors {
+    public static final String SINGLE_FILE = "model.safetensors";
+    public static final String INDEX_FILE = "model.safetensors.index.json";
+
+    /** One tensor's header entry. {@code begin}/{@code end} are absolute byte offsets in the file. */
+    public record Entry(Path file, String name, String dtype, long[] shape, long begin, long end) {
+        public long numel() {
+            long n = 1;
+            for (long d : shape) {
+                n *= d;
+            }
+            return n;
+        }
+
+        public Shape djlShape() {
+            return new Shape(shape);
+        }
+    }
+
+    private final Map<String, Entry> entries;
+
+    private SafeTensors(Map<String, Entry> entries) {
+        this.entries = entries;
+    }
+
+    /** Opens {@code model.safetensors} or, failing that, the sharded index in a checkpoint folder. */
+    public static SafeTensors openFolder(Path folder) {
+        Path single = folder.resolve(SINGLE_FILE);
+        Path index = folder.resolve(INDEX_FILE);
+        if (Files.exists(single)) {
+            return open(single);
+        }
+        if (Files.exists(index)) {
+            return openIndex(index);
+        }
+        throw BadInputException.of(folder, "no " + SINGLE_FILE + " or " + INDEX_FILE + " in this folder");
+    }
+
+    public static SafeTensors open(Path file) {
+        return new SafeTensors(readHeader(file));
+    }
+
+    private static SafeTensors openIndex(Path index) {
+        JsonObject root;
+        try {
+            root = JsonParser.parseString(Files.readString(index)).getAsJsonObject();
+        } catch (IOException e) {
+            throw BadInputException.of(index, "cannot read: " + e.getMessage(), e);
+        } catch (JsonParseException | IllegalStateException e) {
+            throw BadInputException.of(index, "malformed JSON: " + e.getMessage(), e);
+        }
+        if (!root.has("weight_map") || !root.get("weight_map").isJsonObject()) {
+            throw BadInputException.of(index, "missing object field 'weight_map'");
+        }
+        Map<String, String> weightMap = new TreeMap<>();
+        for (Map.Entry<String, JsonElement> e : root.getAsJsonObject("weight_map").entrySet()) {
+            weightMap.put(e.getKey(), e.getValue().getAsString());
+        }
+        Map<String, Map<String, Entry>> shards = new LinkedHashMap<>();
+        Map<String, Entry> all = new LinkedHashMap<>();
+        for (Map.Entry<String, String> e : weightMap.entrySet()) {
+            Map<String, Entry> shard =
+                    shards.computeIfAbsent(e.getValue(), f -> readHeader(index.resolveSibling(f)));
+            Entry entry = shard.get(e.getKey());
+            if (entry == null) {
+                throw BadInputException.of(index.resolveSibling(e.getValue()),
+                        "tensor '" + e.getKey() + "' listed in " + index.getFileName() + " is not in this shard");
+            }
+            all.put(e.getKey(), entry);
+        }
+        return new SafeTensors(all);
+    }
+
+    private static Map<String, Entry> readHeader(Path file) {
+        try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
+            long size = ch.size();
+            if (size < 8) {
+                throw BadInputException.of(file, "truncated: " + size + " bytes, a safetensors file has at least 8");
+            }
+            ByteBuffer lenBuf = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN);
+            readFully(ch, lenBuf, 0);
+            long headerLen = lenBuf.getLong(0);
+            if (headerLen <= 0 || headerLen > 100_000_000L || 8 + headerLen > size) {
+                throw BadInputException.of(file, "truncated or not safetensors: header length " + headerLen
+                        + " but file has " + size + " bytes");
+            }
+            ByteBuffer headerBuf = ByteBuffer.allocate((int) headerLen);
+            readFully(ch, headerBuf, 8);
+            JsonObject header;
+            try {
+                header = JsonParser.parseString(new String(headerBuf.array(), StandardCharsets.UTF_8)).getAsJsonObject();
+            } catch (JsonParseException | IllegalStateException e) {
+                throw BadInputException.of(file, "malformed header JSON: " + e.getMessage(), e);
+            }
+            long dataStart = 8 + headerLen;
+            Map<String, Entry> out = new LinkedHashMap<>();
+            for (Map.Entry<String, JsonElement> e : header.entrySet()) {
+                if (e.getKey().equals("__metadata__")) {
+                    continue;
+                }
+                out.put(e.getKey(), parseEntry(file, e.getKey(), e.getValue(), dataStart, size));
+            }
+            return out;
+        } catch (NoSuchFileException e) {
+            throw BadInputException.of(file, "file not found", e);
+        } catch (IOException e) {
+            throw BadInputException.of(file, "cannot read: " + e.getMessage(), e);
+        }
+    }
+
+    private static Entry parseEntry(Path file, String name, JsonElement json, long dataStart, long fileSize) {
+        try {
+            JsonObject o = json.getAsJsonObject();
+            String dtype = o.get("dtype").getAsString();
+            JsonArray shapeJson = o.getAsJsonArray("shape");
+            long[] shape = new long[shapeJson.size()];
+            for (int i = 0; i < shape.length; i++) {
+                shape[i] = shapeJson.get(i).getAsLong();
+            }
+            JsonArray offsets = o.getAsJsonArray("data_offsets");
+            long begin = dataStart + offsets.get(0).getAsLong();
+            long end = dataStart + offsets.get(1).getAsLong();
+            Entry entry = new Entry(file, name, dtype, shape, begin, end);
+            long expected = entry.numel() * bytesPerElement(file, name, dtype);
+            if (end - begin != expected) {
+                throw BadInputException.of(file, "tensor '" + name + "' of dtype " + dtype + " and shape "
+                        + java.util.Arrays.toString(shape) + " needs " + expected + " bytes but has " + (end - begin));
+            }
+            if (end > fileSize) {
+                throw BadInputException.of(file, "truncated: tensor '" + name + "' ends at byte " + end
+                        + " but the file has " + fileSize);
+            }
+            return entry;
+        } catch (NullPointerException | IllegalStateException | UnsupportedOperationException
+                | IndexOutOfBoundsException | ClassCastException e) {
+            throw BadInputException.of(file, "malformed header entry for tensor '" + name + "': " + json, e);
+        }
+    }
+
+    private static int bytesPerElement(Path file, String name, String dtype) {
+        return switch (dtype) {
+            case "F64", "I64" -> 8;
+            case "F32", "I32" -> 4;
+            case "F16", "BF16", "I16" -> 2;
+            case "U8", "I8", "BOOL" -> 1;
+            default -> throw BadInputException.of(file, "tensor '" + name + "' has unsupported dtype " + dtype
+                    + " (supported: F64, F32, F16, BF16, I64, I32, I16, I8, U8, BOOL)");
+        };
+    }
+
+    private static void readFully(FileChannel ch, ByteBuffer buf, long position) throws IOException {
+        long pos = position;
+        while (buf.hasRemaining()) {
+            int n = ch.read(buf, pos);
+            if (n < 0) {
+                throw new IOException("unexpected end of file at byte " + pos);
+            }
+            pos += n;
+        }
+    }
+
+    public Set<String> names() {
+        return Collections.unmodifiableSet(entries.keySet());
+    }
+
+    public Entry entry(String name) {
+        return entries.get(name);
+    }
+
+    public boolean contains(String name) {
+        return entries.containsKey(name);
+    }
+
+    /** Reads a floating tensor widened to fp32 (exactly: fp16 and bf16 values are all fp32 values). */
+    public float[] readFloats(String name) {
+        Entry e = entries.get(name);
+        if (e == null) {
+            throw new IllegalArgumentException("no tensor '" + name + "'");
+        }
+        ByteBuffer raw = readBytes(e);
+        int n = Math.toIntExact(e.numel());
+        float[] out = new float[n];
+        switch (e.dtype()) {
+            case "F32" -> raw.asFloatBuffer().get(out);
+            case "F16" -> {
+                for (int i = 0; i < n; i++) {
+                    out[i] = HalfFloats.halfToFloat(raw.getShort(2 * i));
+                }
+            }
+            case "BF16" -> {
+                for (int i = 0; i < n; i++) {
+                    out[i] = HalfFloats.bf16ToFloat(raw.getShort(2 * i));
+                }
+            }
+            case "F64" -> {
+                for (int i = 0; i < n; i++) {
+                    out[i] = (float) raw.getDouble(8 * i);
+                }
+            }
+            default -> throw BadInputException.of(e.file(), "tensor '" + name + "' has dtype " + e.dtype()
+                    + ", expected a floating type (F32, F16, BF16, F64)");
+        }
+        return out;
+    }
+
+    /** Creates an fp32 NDArray of the tensor on the manager's device. */
+    public NDArray readFloat32(String name, NDManager manager) {
+        Entry e = entries.get(name);
+        return manager.create(readFloats(name), e.djlShape());
+    }
+
+    private static ByteBuffer readBytes(Entry e) {
+        try (FileChannel ch = FileChannel.open(e.file(), StandardOpenOption.READ)) {
+            ByteBuffer buf = ByteBuffer.allocate(Math.toIntExact(e.end() - e.begin())).order(ByteOrder.LITTLE_ENDIAN);
+            readFully(ch, buf, e.begin());
+            buf.flip();
+            return buf;
+        } catch (IOException ex) {
+            throw BadInputException.of(e.file(), "cannot read tensor '" + e.name() + "': " + ex.getMessage(), ex);
+        }
+    }
+
+    /** A tensor to write: name, shape and fp32 values, stored as F32 or (narrowed) F16. */
+    public record Tensor(String name, long[] shape, float[] values) {}
+
+    /**
+     * Writes tensors as one safetensors file (F32, or F16 when {@code fp16}), in the given order.
+     * Callers wrap this in {@link AtomicFiles}.
+     */
+    public static void write(OutputStream out, List<Tensor> tensors, Map<String, String> metadata, boolean fp16)
+            throws IOException {
+        JsonObject header = new JsonObject();
+        JsonObject meta = new JsonObject();
+        meta.addProperty("format", "pt");
+        metadata.forEach(meta::addProperty);
+        header.add("__metadata__", meta);
+        long offset = 0;
+        int bpe = fp16 ? 2 : 4;
+        for (Tensor t : tensors) {
+            JsonObject o = new JsonObject();
+            o.addProperty("dtype", fp16 ? "F16" : "F32");
+            JsonArray shape = new JsonArray();
+            for (long d : t.shape()) {
+                shape.add(d);
+            }
+            o.add("shape", shape);
+            JsonArray offsets = new JsonArray();
+            offsets.add(offset);
+            offset += (long) t.values().length * bpe;
+            offsets.add(offset);
+            o.add("data_offsets", offsets);
+            header.add(t.name(), o);
+        }
+        byte[] headerBytes = new Gson().toJson(header).getBytes(StandardCharsets.UTF_8);
+        // Pad the header with spaces to a multiple of 8 so tensor data is aligned, as HF's writer does.
+        int padded = (headerBytes.length + 7) / 8 * 8;
+        ByteBuffer lenBuf = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putLong(padded);
+        out.write(lenBuf.array());
+        out.write(headerBytes);
+        for (int i = headerBytes.length; i < padded; i++) {
+            out.write(' ');
+        }
+        for (Tensor t : tensors) {
+            ByteBuffer data = ByteBuffer.allocate(t.values().length * bpe).order(ByteOrder.LITTLE_ENDIAN);
+            for (float v : t.values()) {
+                if (fp16) {
+                    data.putShort(HalfFloats.floatToHalf(v));
+                } else {
+                    data.putFloat(v);
+                }
+            }
+            out.write(data.array());
+        }
+    }
+
+    /** Convenience: fp32 arrays to {@link Tensor}s (copies to host). */
+    public static List<Tensor> fromArrays(Map<String, NDArray> arrays) {
+        List<Tensor> out = new ArrayList<>();
+        for (Map.Entry<String, NDArray> e : arrays.entrySet()) {
+            NDArray a = e.getValue();
+            float[] values = a.getDataType() == DataType.FLOAT32 ? a.toFloatArray()
+                    : toFloat32Copy(a);
+            out.add(new Tensor(e.getKey(), a.getShape().getShape(), values));
+        }
+        return out;
+    }
+
+    private static float[] toFloat32Copy(NDArray a) {
+        try (NDArray f = a.toType(DataType.FLOAT32, true)) {
+            return f.toFloatArray();
+        }
+    }
+}

@@ -1,0 +1,92 @@
+package dev.blockdraft.lm;
+
+import ai.djl.Device;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.index.NDIndex;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+
+/**
+ * Preallocated keys and values for incremental decoding: per layer (B, G, capacity, D) buffers
+ * filled in place. {@link #truncate} rolls back rejected speculative tokens in O(1): later writes
+ * simply overwrite them.
+ */
+public final class KvCache implements AutoCloseable {
+    private final NDManager manager;
+    private final NDArray[] keys;
+    private final NDArray[] values;
+    private final int capacity;
+    private int length;
+
+    public KvCache(NDManager parent, int layers, int batch, int kvHeads, int capacity, int headDim, DataType type) {
+        this.manager = parent.newSubManager();
+        this.capacity = capacity;
+        this.keys = new NDArray[layers];
+        this.values = new NDArray[layers];
+        Shape shape = new Shape(batch, kvHeads, capacity, headDim);
+        for (int l = 0; l < layers; l++) {
+            keys[l] = manager.zeros(shape, type);
+            values[l] = manager.zeros(shape, type);
+        }
+    }
+
+    public static KvCache forModel(LlamaModel model, NDManager parent, int batch, int capacity) {
+        LlamaConfig c = model.config();
+        return new KvCache(parent, c.numHiddenLayers(), batch, c.numKeyValueHeads(), capacity, c.headDim(),
+                DataType.FLOAT32);
+    }
+
+    public int length() {
+        return length;
+    }
+
+    public int capacity() {
+        return capacity;
+    }
+
+    public Device device() {
+        return manager.getDevice();
+    }
+
+    /**
+     * Writes k, v (B, G, T, D) at positions length..length+T-1 of one layer and returns the cached
+     * keys and values up to there, (B, G, length+T, D), as views owned by {@code scope}. Call
+     * {@link #advance} once all layers are written.
+     */
+    public NDArray[] append(int layer, NDArray k, NDArray v, NDManager scope) {
+        int t = Math.toIntExact(k.getShape().get(2));
+        if (length + t > capacity) {
+            throw new IllegalStateException("KV cache full: " + length + " + " + t + " tokens exceed capacity " + capacity);
+        }
+        NDIndex slot = new NDIndex(":, :, {}:{}", length, length + t);
+        keys[layer].set(slot, k);
+        values[layer].set(slot, v);
+        NDIndex upTo = new NDIndex(":, :, :{}", length + t);
+        NDArray kAll = keys[layer].get(upTo);
+        NDArray vAll = values[layer].get(upTo);
+        kAll.attach(scope);
+        vAll.attach(scope);
+        return new NDArray[] {kAll, vAll};
+    }
+
+    public void advance(int tokens) {
+        if (length + tokens > capacity) {
+            throw new IllegalStateException("KV cache overflow");
+        }
+        length += tokens;
+    }
+
+    /** Forgets everything after the first {@code newLength} positions. */
+    public void truncate(int newLength) {
+        if (newLength < 0 || newLength > length) {
+            throw new IllegalArgumentException("cannot truncate a cache of length " + length + " to " + newLength);
+        }
+        length = newLength;
+    }
+
+    @Override
+    public void close() {
+        manager.close();
+    }
+}

@@ -1,0 +1,253 @@
+package dev.blockdraft.lm;
+
+import ai.djl.Device;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.index.NDIndex;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import dev.blockdraft.nn.Ops;
+import dev.blockdraft.nn.StateDict;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.SplittableRandom;
+
+/**
+ * A Llama-family decoder-only transformer (Llama 2/3, Qwen2, Qwen3) on DJL, with parameters
+ * named as in Hugging Face checkpoints.
+ *
+ * <p>Shape legend: B batch, T new tokens, S = cached + new tokens, C hidden, H heads, G kv
+ * heads, D head dim, V vocabulary.
+ */
+public final class LlamaModel implements AutoCloseable {
+
+    /** Which positions get logits: all (training, verification), only the last (sampling), none. */
+    public enum Logits { ALL, LAST, NONE }
+
+    /**
+     * One forward pass's results.
+     *
+     * @param logits (B, T, V) for ALL, (B, 1, V) for LAST, null for NONE; fp32
+     * @param hidden outputs of the requested layers, each (B, T, C), in request order
+     */
+    public record Output(NDArray logits, List<NDArray> hidden) {}
+
+    private final LlamaConfig config;
+    private final StateDict params;
+    private final NDArray ropeCos; // (P, D)
+    private final NDArray ropeSin; // (P, D)
+    private final LayerNames[] layers;
+
+    /** Parameter names of one decoder layer, built once so the forward pass does no string work. */
+    private record LayerNames(String inputNorm, String q, String k, String v, String o, String qBias, String kBias,
+            String vBias, String qNorm, String kNorm, String postNorm, String gate, String up, String down) {
+        static LayerNames of(int i) {
+            String p = "model.layers." + i + ".";
+            return new LayerNames(p + "input_layernorm.weight",
+                    p + "self_attn.q_proj.weight", p + "self_attn.k_proj.weight", p + "self_attn.v_proj.weight",
+                    p + "self_attn.o_proj.weight",
+                    p + "self_attn.q_proj.bias", p + "self_attn.k_proj.bias", p + "self_attn.v_proj.bias",
+                    p + "self_attn.q_norm.weight", p + "self_attn.k_norm.weight",
+                    p + "post_attention_layernorm.weight",
+                    p + "mlp.gate_proj.weight", p + "mlp.up_proj.weight", p + "mlp.down_proj.weight");
+        }
+    }
+
+    public static final String EMBED = "model.embed_tokens.weight";
+    public static final String FINAL_NORM = "model.norm.weight";
+    public static final String LM_HEAD = "lm_head.weight";
+
+    LlamaModel(LlamaConfig config, StateDict params) {
+        this.config = config;
+        this.params = params;
+        NDArray[] rope = Ops.ropeTables(params.manager(), config.maxPositionEmbeddings(), config.headDim(),
+                config.ropeTheta());
+        this.ropeCos = rope[0];
+        this.ropeSin = rope[1];
+        this.layers = new LayerNames[config.numHiddenLayers()];
+        for (int i = 0; i < layers.length; i++) {
+            layers[i] = LayerNames.of(i);
+        }
+    }
+
+    /** A freshly initialised model: N(0, 0.02) weights as in HF, norms at one, biases at zero. */
+    public static LlamaModel initialize(LlamaConfig config, Device device, long seed) {
+        StateDict p = new StateDict(NDManager.newBaseManager(device));
+        SplittableRandom rng = new SplittableRandom(seed);
+        parameterShapes(config).forEach((name, shape) -> {
+            if (name.endsWith("norm.weight")) {
+                p.ones(name, shape);
+            } else if (name.endsWith(".bias")) {
+                p.put(name, p.manager().zeros(new Shape(shape)));
+            } else {
+                p.normal(name, shape, 0.02, rng);
+            }
+        });
+        return new LlamaModel(config, p);
+    }
+
+    /** Wraps loaded parameters; {@link HfCheckpoint} has checked every name and shape. */
+    public static LlamaModel fromParameters(LlamaConfig config, StateDict params) {
+        return new LlamaModel(config, params);
+    }
+
+    /** The HF parameter names and shapes this config needs, in checkpoint order. */
+    public static LinkedHashMap<String, long[]> parameterShapes(LlamaConfig config) {
+        long c = config.hiddenSize(), d = config.headDim();
+        long h = config.numAttentionHeads(), g = config.numKeyValueHeads(), i = config.intermediateSize();
+        LinkedHashMap<String, long[]> s = new LinkedHashMap<>();
+        s.put(EMBED, new long[] {config.vocabSize(), c});
+        for (int l = 0; l < config.numHiddenLayers(); l++) {
+            LayerNames n = LayerNames.of(l);
+            s.put(n.inputNorm, new long[] {c});
+            s.put(n.q, new long[] {h * d, c});
+            s.put(n.k, new long[] {g * d, c});
+            s.put(n.v, new long[] {g * d, c});
+            s.put(n.o, new long[] {c, h * d});
+            if (config.qkvBias()) {
+                s.put(n.qBias, new long[] {h * d});
+                s.put(n.kBias, new long[] {g * d});
+                s.put(n.vBias, new long[] {g * d});
+            }
+            if (config.qkNorm()) {
+                s.put(n.qNorm, new long[] {d});
+                s.put(n.kNorm, new long[] {d});
+            }
+            s.put(n.postNorm, new long[] {c});
+            s.put(n.gate, new long[] {i, c});
+            s.put(n.up, new long[] {i, c});
+            s.put(n.down, new long[] {c, i});
+        }
+        s.put(FINAL_NORM, new long[] {c});
+        if (!config.tieWordEmbeddings()) {
+            s.put(LM_HEAD, new long[] {config.vocabSize(), c});
+        }
+        return s;
+    }
+
+    public LlamaConfig config() {
+        return config;
+    }
+
+    public StateDict parameters() {
+        return params;
+    }
+
+    public Device device() {
+        return params.manager().getDevice();
+    }
+
+    public NDManager manager() {
+        return params.manager();
+    }
+
+    /** The LM head's matrix (V, C): the embedding table when tied. */
+    public NDArray lmHead() {
+        return config.tieWordEmbeddings() ? params.get(EMBED) : params.get(LM_HEAD);
+    }
+
+    public NDArray embeddings() {
+        return params.get(EMBED);
+    }
+
+    public NDArray ropeCos() {
+        return ropeCos;
+    }
+
+    public NDArray ropeSin() {
+        return ropeSin;
+    }
+
+    /** Full-sequence forward with a causal mask (training, scoring). ids (B, T) int64. */
+    public Output forward(NDArray ids, int[] captureLayers, Logits logits) {
+        return forward(ids, null, captureLayers, logits);
+    }
+
+    /**
+     * Forward pass over new tokens {@code ids} (B, T), attending to {@code cache} (which it then
+     * extends by T) or, without a cache, causally within {@code ids}. Results live in ids' manager.
+     *
+     * @param captureLayers 0-based layer indices whose outputs to return (the drafter's features)
+     */
+    public Output forward(NDArray ids, KvCache cache, int[] captureLayers, Logits logits) {
+        NDManager scope = ids.getManager();
+        Shape shape = ids.getShape();
+        int b = Math.toIntExact(shape.get(0));
+        int t = Math.toIntExact(shape.get(1));
+        int offset = cache == null ? 0 : cache.length();
+        if (offset + t > config.maxPositionEmbeddings()) {
+            throw new IllegalArgumentException("sequence of " + (offset + t) + " tokens exceeds the model's context of "
+                    + config.maxPositionEmbeddings() + " (max_position_embeddings)");
+        }
+        NDArray positions = scope.arange(offset, offset + t).toType(DataType.INT64, false)
+                .reshape(1, t).broadcast(b, t); // (B, T)
+        NDArray mask = Ops.causalMask(scope, offset, t, DataType.FLOAT32); // (1, 1, T, S)
+        NDArray x = Ops.embed(ids, params.get(EMBED)); // (B, T, C)
+        List<NDArray> hidden = new ArrayList<>();
+        for (int l = 0; l < layers.length; l++) {
+            x = layer(l, x, positions, mask, cache);
+            for (int want : captureLayers) {
+                if (want == l) {
+                    hidden.add(x);
+                }
+            }
+        }
+        if (hidden.size() != captureLayers.length) {
+            throw new IllegalArgumentException("capture layers " + java.util.Arrays.toString(captureLayers)
+                    + " must be within 0.." + (layers.length - 1));
+        }
+        if (cache != null) {
+            cache.advance(t);
+        }
+        NDArray out = null;
+        if (logits != Logits.NONE) {
+            NDArray last = logits == Logits.LAST ? x.get(new NDIndex(":, -1:, :")) : x; // (B, T|1, C)
+            out = Ops.linear(Ops.rmsNorm(last, params.get(FINAL_NORM), config.rmsNormEps()), lmHead()); // (B, T, V)
+        }
+        return new Output(out, hidden);
+    }
+
+    /** Applies the final norm and LM head to hidden states (B, T, C) → logits (B, T, V). */
+    public NDArray logitsOf(NDArray hidden) {
+        return Ops.linear(Ops.rmsNorm(hidden, params.get(FINAL_NORM), config.rmsNormEps()), lmHead());
+    }
+
+    private NDArray layer(int l, NDArray x, NDArray positions, NDArray mask, KvCache cache) {
+        LayerNames n = layers[l];
+        long b = x.getShape().get(0), t = x.getShape().get(1);
+        int h = config.numAttentionHeads(), g = config.numKeyValueHeads(), d = config.headDim();
+        double eps = config.rmsNormEps();
+
+        NDArray xn = Ops.rmsNorm(x, params.get(n.inputNorm), eps); // (B, T, C)
+        NDArray q = Ops.linear(xn, params.get(n.q), bias(n.qBias)).reshape(b, t, h, d); // (B, T, H, D)
+        NDArray k = Ops.linear(xn, params.get(n.k), bias(n.kBias)).reshape(b, t, g, d); // (B, T, G, D)
+        NDArray v = Ops.linear(xn, params.get(n.v), bias(n.vBias)).reshape(b, t, g, d); // (B, T, G, D)
+        if (config.qkNorm()) {
+            q = Ops.rmsNorm(q, params.get(n.qNorm), eps);
+            k = Ops.rmsNorm(k, params.get(n.kNorm), eps);
+        }
+        q = Ops.rope(q.transpose(0, 2, 1, 3), positions, ropeCos, ropeSin); // (B, H, T, D)
+        k = Ops.rope(k.transpose(0, 2, 1, 3), positions, ropeCos, ropeSin); // (B, G, T, D)
+        v = v.transpose(0, 2, 1, 3); // (B, G, T, D)
+        if (cache != null) {
+            NDArray[] kv = cache.append(l, k, v, x.getManager());
+            k = kv[0]; // (B, G, S, D)
+            v = kv[1];
+        }
+        NDArray attn = Ops.attention(q, k, v, mask) // (B, H, T, D)
+                .transpose(0, 2, 1, 3).reshape(b, t, (long) h * d); // (B, T, H·D)
+        x = x.add(Ops.linear(attn, params.get(n.o))); // (B, T, C)
+        NDArray xn2 = Ops.rmsNorm(x, params.get(n.postNorm), eps);
+        return x.add(Ops.swiGlu(xn2, params.get(n.gate), params.get(n.up), params.get(n.down)));
+    }
+
+    private NDArray bias(String name) {
+        return config.qkvBias() ? params.get(name) : null;
+    }
+
+    @Override
+    public void close() {
+        params.close();
+    }
+}

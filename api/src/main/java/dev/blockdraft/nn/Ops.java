@@ -1,0 +1,146 @@
+package dev.blockdraft.nn;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDArrays;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.index.NDIndex;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import ai.djl.ndarray.types.SparseFormat;
+import ai.djl.nn.Activation;
+import ai.djl.nn.core.Embedding;
+import ai.djl.nn.core.Linear;
+
+/**
+ * The transformer's building blocks as static functions over DJL arrays, shared by the target
+ * model and the drafter.
+ *
+ * <p>Shape legend: B batch, T query tokens, S key tokens, C hidden size, H query heads, G kv heads
+ * (H = G·R, R heads share one kv head), D head dim, V vocabulary.
+ *
+ * <p>Memory rule: DJL puts an op's result in the manager of its first operand. Every function
+ * here keeps an activation (owned by the caller's per-step manager) as the first operand, so no
+ * temporaries land in the long-lived parameter manager.
+ */
+public final class Ops {
+    private Ops() {}
+
+    /** x (…, in) · Wᵀ (+ b), W (out, in) as in HF's {@code nn.Linear}. */
+    public static NDArray linear(NDArray x, NDArray weight) {
+        return Linear.linear(x, weight).singletonOrThrow();
+    }
+
+    public static NDArray linear(NDArray x, NDArray weight, NDArray bias) {
+        return bias == null ? linear(x, weight) : Linear.linear(x, weight, bias).singletonOrThrow();
+    }
+
+    /** Token ids (B, T) → rows of table (B, T, C); differentiable w.r.t. the table. */
+    public static NDArray embed(NDArray ids, NDArray table) {
+        return Embedding.embedding(ids, table, SparseFormat.DENSE).singletonOrThrow();
+    }
+
+    /** RMSNorm over the last axis: x / sqrt(mean(x²) + eps) · w, computed in x's precision. */
+    public static NDArray rmsNorm(NDArray x, NDArray weight, double eps) {
+        NDArray ms = x.square().mean(new int[] {-1}, true); // (…, 1)
+        return x.div(ms.add(eps).sqrt()).mul(weight);
+    }
+
+    /** SwiGLU MLP: down(silu(gate(x)) · up(x)). */
+    public static NDArray swiGlu(NDArray x, NDArray gate, NDArray up, NDArray down) {
+        NDArray a = linear(x, gate);
+        NDArray g = a.mul(Activation.sigmoid(a)); // silu
+        return linear(g.mul(linear(x, up)), down);
+    }
+
+    /**
+     * Rotary tables for positions 0..maxPositions-1 in HF's "rotate half" layout: cos/sin (P, D),
+     * each the frequencies repeated twice, inv_freq = theta^(-2i/D).
+     */
+    public static NDArray[] ropeTables(NDManager manager, int maxPositions, int headDim, double theta) {
+        int half = headDim / 2;
+        float[] cos = new float[maxPositions * headDim];
+        float[] sin = new float[maxPositions * headDim];
+        for (int p = 0; p < maxPositions; p++) {
+            for (int i = 0; i < half; i++) {
+                // computed in double then rounded, like HF's fp32 path to within one ulp
+                double invFreq = 1.0 / Math.pow(theta, (2.0 * i) / headDim);
+                double angle = p * (float) invFreq;
+                float c = (float) Math.cos(angle);
+                float s = (float) Math.sin(angle);
+                cos[p * headDim + i] = c;
+                cos[p * headDim + i + half] = c;
+                sin[p * headDim + i] = s;
+                sin[p * headDim + i + half] = s;
+            }
+        }
+        Shape shape = new Shape(maxPositions, headDim);
+        return new NDArray[] {manager.create(cos, shape), manager.create(sin, shape)};
+    }
+
+    /**
+     * Applies rotary embeddings. x (B, H, T, D); positions (B, T) int64 absolute positions;
+     * cos/sin tables (P, D). Returns x·cos + rotate_half(x)·sin.
+     */
+    public static NDArray rope(NDArray x, NDArray positions, NDArray cosTable, NDArray sinTable) {
+        NDArray cos = embed(positions, cosTable).expandDims(1); // (B, 1, T, D)
+        NDArray sin = embed(positions, sinTable).expandDims(1); // (B, 1, T, D)
+        if (x.getDataType() != cos.getDataType()) {
+            cos = cos.toType(x.getDataType(), false);
+            sin = sin.toType(x.getDataType(), false);
+        }
+        long d = x.getShape().get(3);
+        NDArray x1 = x.get(new NDIndex("..., :{}", d / 2));
+        NDArray x2 = x.get(new NDIndex("..., {}:", d / 2));
+        NDArray rotated = x2.neg().concat(x1, -1); // (B, H, T, D)
+        return x.mul(cos).add(rotated.mul(sin));
+    }
+
+    /**
+     * Scaled dot-product attention with grouped kv heads, without materialising repeated keys:
+     * the R query heads of a group are folded into the query length, so one batched matmul per
+     * group serves them all.
+     *
+     * @param q (B, H, T, D)
+     * @param k (B, G, S, D)
+     * @param v (B, G, S, D)
+     * @param additiveMask broadcastable to (B, H, T, S): 0 where allowed, -inf where not
+     * @return (B, H, T, D)
+     */
+    public static NDArray attention(NDArray q, NDArray k, NDArray v, NDArray additiveMask) {
+        Shape qs = q.getShape();
+        long b = qs.get(0), h = qs.get(1), t = qs.get(2), d = qs.get(3);
+        long g = k.getShape().get(1), s = k.getShape().get(2);
+        long r = h / g;
+        NDArray qg = q.mul(1.0 / Math.sqrt(d)).reshape(b, g, r * t, d); // (B, G, R·T, D)
+        NDArray scores = qg.matMul(k.transpose(0, 1, 3, 2)); // (B, G, R·T, S)
+        scores = scores.reshape(b, h, t, s).add(additiveMask); // (B, H, T, S)
+        NDArray probs = scores.softmax(-1);
+        return probs.reshape(b, g, r * t, s).matMul(v).reshape(b, h, t, d); // (B, H, T, D)
+    }
+
+    /** Turns an allowed-pattern (true = may attend) into an additive mask of the given type. */
+    public static NDArray additiveMask(NDArray allowed, DataType type) {
+        NDManager m = allowed.getManager();
+        NDArray zero = m.zeros(allowed.getShape(), type);
+        NDArray negInf = m.full(allowed.getShape(), Float.NEGATIVE_INFINITY, type);
+        return NDArrays.where(allowed, zero, negInf);
+    }
+
+    /**
+     * Causal mask for T queries at absolute positions offset..offset+T-1 over S = offset+T keys.
+     * Returns (1, 1, T, S) additive.
+     */
+    public static NDArray causalMask(NDManager manager, int offset, int t, DataType type) {
+        NDArray keyPos = manager.arange(0, offset + t).reshape(1, offset + t); // (1, S)
+        NDArray queryPos = manager.arange(offset, offset + t).reshape(t, 1); // (T, 1)
+        NDArray allowed = keyPos.lte(queryPos); // (T, S)
+        return additiveMask(allowed, type).reshape(1, 1, t, offset + t);
+    }
+
+    /** Mean cross-entropy of logits (N, V) against integer labels (N). */
+    public static NDArray crossEntropy(NDArray logits, NDArray labels) {
+        NDArray logProbs = logits.logSoftmax(-1); // (N, V)
+        NDArray picked = logProbs.gather(labels.reshape(-1, 1), 1); // (N, 1)
+        return picked.neg().mean();
+    }
+}
