@@ -7,6 +7,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
+import java.util.TreeMap;
 import java.util.stream.Stream;
 
 /** Reads corpus JSON Lines files: {@code {"id","prompt","response"}} or {@code {"id","text"}}. */
@@ -37,14 +38,15 @@ public final class Corpus {
      * Reads several corpus files, at most {@code capPerFile} records from each (their first
      * records, so the result does not depend on the seed), then shuffles the union with the seed.
      *
-     * @param capsPerFile corpus file name to the most records to take from it; negative for all
+     * @param capsPerFile corpus file name to the most records to take from it; negative for all.
+     *                    Files are read in name order, so the result does not depend on the map's iteration order.
      */
     public static List<CorpusRecord> readMixed(DataFolder folder, Map<String, Integer> capsPerFile, long seed) {
         if (capsPerFile.isEmpty()) {
             throw new IllegalArgumentException("capsPerFile is empty: name at least one corpus, e.g. " + STANDARD_FILES);
         }
         List<CorpusRecord> mixed = new ArrayList<>();
-        for (Map.Entry<String, Integer> entry : new LinkedHashMap<>(capsPerFile).entrySet()) {
+        for (Map.Entry<String, Integer> entry : new TreeMap<>(capsPerFile).entrySet()) {
             mixed.addAll(read(folder.corpus(entry.getKey()), entry.getValue()));
         }
         Collections.shuffle(mixed, new Random(seed));

@@ -9,6 +9,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.nio.file.attribute.PosixFilePermissions;
 
 /** Writes JSON files atomically, so a reader never sees half a file after a crash. */
 public final class JsonFiles {
@@ -25,6 +26,10 @@ public final class JsonFiles {
         Files.createDirectories(dir);
         Path temp = Files.createTempFile(dir, "." + absolute.getFileName(), ".tmp");
         try {
+            if (temp.getFileSystem().supportedFileAttributeViews().contains("posix")) {
+                // temp files are created owner-only; the result should be readable like any written file
+                Files.setPosixFilePermissions(temp, PosixFilePermissions.fromString("rw-r--r--"));
+            }
             try (Writer writer = Files.newBufferedWriter(temp, StandardCharsets.UTF_8)) {
                 GSON.toJson(json, writer);
                 writer.write('\n');

@@ -105,6 +105,12 @@ class CorpusTest {
         List<CorpusRecord> otherSeed = Corpus.readMixed(folder, caps, 43);
         assertEquals(60, first.size());
         assertEquals(first, again);
+        // the same caps in another map order give the same mix
+        Map<String, Integer> reversed = new LinkedHashMap<>();
+        reversed.put("alpaca_eval_outputs", 10);
+        reversed.put("python_algorithms", 20);
+        reversed.put("gsm8k_train", 30);
+        assertEquals(first, Corpus.readMixed(folder, reversed, 42));
         assertNotEquals(first, otherSeed);
         assertEquals(20, first.stream().filter(r -> r.id().startsWith("python_algorithms/")).count());
         assertEquals(30, first.stream().filter(r -> r.id().startsWith("gsm8k_train/")).count());

@@ -80,6 +80,13 @@ class BpeTrainerTest {
     }
 
     @Test
+    void savedFilesAreReadableByOthers() throws IOException {
+        new BpeTrainer(BpeTrainer.Options.defaults().withVocabSize(266)).train(TINY).save(temp);
+        assertEquals("rw-r--r--", java.nio.file.attribute.PosixFilePermissions.toString(
+                Files.getPosixFilePermissions(temp.resolve(BpeModel.TOKENIZER_FILE))));
+    }
+
+    @Test
     void rejectsVocabTooSmallForSpecialsAndBytes() {
         IllegalArgumentException error = assertThrows(IllegalArgumentException.class, () -> new BpeTrainer.Options(262, 1000, 512));
         assertEquals("vocabSize must be >= 263 (the special tokens and the 256 byte symbols), was 262", error.getMessage());

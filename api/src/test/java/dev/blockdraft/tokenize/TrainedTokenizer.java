@@ -11,6 +11,7 @@ import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.stream.Stream;
 
 /**
  * One vocab-4096 tokenizer trained on the real corpora, shared by the tests of a JVM because
@@ -43,6 +44,7 @@ final class TrainedTokenizer {
         try {
             DIR = Files.createTempDirectory("blockdraft-tokenizer");
             model.save(DIR);
+            Runtime.getRuntime().addShutdownHook(new Thread(TrainedTokenizer::deleteDir));
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
@@ -50,6 +52,17 @@ final class TrainedTokenizer {
     }
 
     private TrainedTokenizer() {}
+
+    private static void deleteDir() {
+        try (Stream<Path> files = Files.list(DIR)) {
+            for (Path file : files.toList()) {
+                Files.deleteIfExists(file);
+            }
+            Files.deleteIfExists(DIR);
+        } catch (IOException e) {
+            // a leftover temp folder is harmless; the JVM is exiting
+        }
+    }
 
     /** Records of one corpus from index {@code from} on, {@code count} of them, none used in training. */
     static List<CorpusRecord> heldOut(String corpus, int from, int count) {
