@@ -1,0 +1,42 @@
+package dev.blockdraft.io;
+
+import com.google.gson.Gson;
+import com.google.gson.GsonBuilder;
+import com.google.gson.JsonElement;
+import java.io.IOException;
+import java.io.Writer;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.attribute.PosixFilePermissions;
+
+/** Writes JSON files atomically, so a reader never sees half a file after a crash. */
+public final class JsonFiles {
+
+    /** Pretty, and without HTML escaping so tokens like {@code <|mask|>} stay readable. */
+    public static final Gson GSON = new GsonBuilder().setPrettyPrinting().disableHtmlEscaping().serializeNulls().create();
+
+    private JsonFiles() {}
+
+    /** Writes the JSON to a temporary file beside {@code file}, then renames it over {@code file}. */
+    public static void writeAtomically(Path file, JsonElement json) throws IOException {
+        Path absolute = file.toAbsolutePath();
+        Path dir = absolute.getParent();
+        Files.createDirectories(dir);
+        Path temp = Files.createTempFile(dir, "." + absolute.getFileName(), ".tmp");
+        try {
+            if (temp.getFileSystem().supportedFileAttributeViews().contains("posix")) {
+                // temp files are created owner-only; the result should be readable like any written file
+                Files.setPosixFilePermissions(temp, PosixFilePermissions.fromString("rw-r--r--"));
+            }
+            try (Writer writer = Files.newBufferedWriter(temp, StandardCharsets.UTF_8)) {
+                GSON.toJson(json, writer);
+                writer.write('\n');
+            }
+            Files.move(temp, absolute, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+        } finally {
+            Files.deleteIfExists(temp);
+        }
+    }
+}
