@@ -87,6 +87,12 @@ public final class HfCheckpoint {
      * @param extraFiles more files to write (name → text), e.g. provenance
      */
     public static void save(LlamaModel model, Path folder, Path tokenizerFolder, Map<String, String> extraFiles) {
+        save(model, folder, tokenizerFolder, extraFiles, dir -> { });
+    }
+
+    /** As {@link #save(LlamaModel, Path, Path, Map)}, with more content (trainer state) in the same atomic write. */
+    public static void save(LlamaModel model, Path folder, Path tokenizerFolder, Map<String, String> extraFiles,
+            AtomicFiles.FolderContent more) {
         Map<String, NDArray> arrays = new LinkedHashMap<>(model.parameters().asMap());
         List<SafeTensors.Tensor> tensors = SafeTensors.fromArrays(arrays);
         AtomicFiles.writeFolder(folder, dir -> {
@@ -100,6 +106,7 @@ public final class HfCheckpoint {
             for (Map.Entry<String, String> e : extraFiles.entrySet()) {
                 Files.writeString(dir.resolve(e.getKey()), e.getValue());
             }
+            more.writeInto(dir);
         });
     }
 

@@ -1,0 +1,128 @@
+package dev.blockdraft.train;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import dev.blockdraft.nn.StateDict;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/**
+ * AdamW (Loshchilov &amp; Hutter) with decoupled weight decay on matrices only (norm weights and
+ * biases are not decayed), and global-norm gradient clipping.
+ *
+ * <p>Written here rather than taken from DJL because DJL's optimizers keep their moment
+ * estimates private, so a checkpoint could not save them and a resumed run would diverge; and
+ * DJL's {@code optClipGrad} clips each value, not the global norm.
+ */
+public final class AdamW implements AutoCloseable {
+    private final double beta1;
+    private final double beta2;
+    private final double eps;
+    private final double weightDecay;
+    private final NDManager manager;
+    private final Map<String, NDArray> firstMoment = new LinkedHashMap<>();
+    private final Map<String, NDArray> secondMoment = new LinkedHashMap<>();
+    private int stepCount;
+
+    public AdamW(NDManager parent, double beta1, double beta2, double eps, double weightDecay) {
+        if (beta1 < 0 || beta1 >= 1 || beta2 < 0 || beta2 >= 1) {
+            throw new IllegalArgumentException("betas (" + beta1 + ", " + beta2 + ") must be within [0, 1)");
+        }
+        this.beta1 = beta1;
+        this.beta2 = beta2;
+        this.eps = eps;
+        this.weightDecay = weightDecay;
+        this.manager = parent.newSubManager();
+    }
+
+    /** The usual LLM setting: betas (0.9, 0.95), eps 1e-8. */
+    public static AdamW standard(NDManager parent, double weightDecay) {
+        return new AdamW(parent, 0.9, 0.95, 1e-8, weightDecay);
+    }
+
+    public int stepCount() {
+        return stepCount;
+    }
+
+    public Map<String, NDArray> firstMoments() {
+        return firstMoment;
+    }
+
+    public Map<String, NDArray> secondMoments() {
+        return secondMoment;
+    }
+
+    /** Restores state saved from {@link #firstMoments()}/{@link #secondMoments()} (arrays are copied). */
+    public void restore(int steps, Map<String, float[]> first, Map<String, float[]> second, StateDict params) {
+        this.stepCount = steps;
+        for (Map.Entry<String, float[]> e : first.entrySet()) {
+            NDArray p = params.get(e.getKey());
+            firstMoment.put(e.getKey(), manager.create(e.getValue(), p.getShape()));
+            secondMoment.put(e.getKey(), manager.create(second.get(e.getKey()), p.getShape()));
+        }
+    }
+
+    /**
+     * Global L2 norm of all gradients, computed on the device with one host sync.
+     */
+    public static double gradientNorm(StateDict params) {
+        try (NDManager tmp = params.manager().newSubManager()) {
+            NDArray total = null;
+            for (NDArray p : params.asMap().values()) {
+                NDArray g = p.getGradient();
+                g.attach(tmp);
+                NDArray sq = g.square().sum();
+                total = total == null ? sq : total.add(sq);
+            }
+            return total == null ? 0 : Math.sqrt(total.getFloat());
+        }
+    }
+
+    /**
+     * One update with learning rate {@code lr}; gradients are first multiplied by
+     * {@code gradScale} (gradient-accumulation averaging, clipping and loss-scale undo in one).
+     */
+    public void step(StateDict params, double lr, double gradScale) {
+        stepCount++;
+        double bc1 = 1 - Math.pow(beta1, stepCount);
+        double bc2 = 1 - Math.pow(beta2, stepCount);
+        for (Map.Entry<String, NDArray> e : params.asMap().entrySet()) {
+            NDArray p = e.getValue();
+            try (NDManager tmp = manager.newSubManager()) {
+                NDArray g = p.getGradient();
+                g.attach(tmp);
+                NDArray m = firstMoment.computeIfAbsent(e.getKey(), k -> manager.zeros(p.getShape(), p.getDataType()));
+                NDArray v = secondMoment.computeIfAbsent(e.getKey(), k -> manager.zeros(p.getShape(), p.getDataType()));
+                NDArray gs = g.mul(gradScale); // (in tmp)
+                m.muli(beta1).addi(gs.mul(1 - beta1));
+                v.muli(beta2).addi(gs.square().mul(1 - beta2));
+                NDArray denom = v.sqrt(); // lands in the optimizer's manager: move it to tmp
+                denom.attach(tmp);
+                denom.muli(1 / Math.sqrt(bc2)).addi(eps);
+                NDArray update = m.div(denom); // also in the optimizer's manager
+                update.attach(tmp);
+                update.muli(lr / bc1);
+                if (weightDecay > 0 && p.getShape().dimension() >= 2) {
+                    p.muli(1 - lr * weightDecay);
+                }
+                p.subi(update);
+            }
+        }
+    }
+
+    /** Sets every gradient to zero (PyTorch accumulates gradients across backward passes). */
+    public static void zeroGradients(StateDict params) {
+        try (NDManager tmp = params.manager().newSubManager()) {
+            for (NDArray p : params.asMap().values()) {
+                NDArray g = p.getGradient();
+                g.attach(tmp);
+                g.muli(0);
+            }
+        }
+    }
+
+    @Override
+    public void close() {
+        manager.close();
+    }
+}

@@ -1,0 +1,160 @@
+package dev.blockdraft.train;
+
+import ai.djl.engine.Engine;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.training.GradientCollector;
+import dev.blockdraft.io.BadInputException;
+import dev.blockdraft.io.Provenance;
+import dev.blockdraft.io.SafeTensors;
+import dev.blockdraft.lm.HfCheckpoint;
+import dev.blockdraft.lm.LlamaModel;
+import dev.blockdraft.nn.Ops;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Next-token training of a target model: AdamW, warmup + cosine, global-norm clipping, gradient
+ * accumulation, periodic validation loss and atomic, resumable checkpoints.
+ */
+public final class TargetTrainer {
+    private final TrainConfig config;
+    private final List<TrainingListener> listeners;
+
+    public TargetTrainer(TrainConfig config, List<TrainingListener> listeners) {
+        this.config = config;
+        this.listeners = List.copyOf(listeners);
+    }
+
+    /**
+     * Trains {@code model} in place. If {@code outDir} holds an unfinished checkpoint of this run,
+     * training resumes from it (weights, optimizer moments, history and data order).
+     *
+     * @param outDir checkpoint folder (HF layout plus trainer state), or null for none
+     * @param tokenizerDir copied into each checkpoint so it is a complete HF model folder
+     */
+    public TrainingRun train(LlamaModel model, TokenStream train, TokenStream validation, Path outDir,
+            Path tokenizerDir, Provenance provenance) {
+        Map<String, String> settings = new LinkedHashMap<>(config.asMap());
+        settings.put("parameters", "" + model.parameters().parameterCount());
+        TrainingRun run = new TrainingRun("target", settings);
+        LrSchedule schedule = config.schedule();
+        try (AdamW optimizer = AdamW.standard(model.manager(), config.weightDecay())) {
+            int start = resume(model, optimizer, run, outDir);
+            listeners.forEach(l -> l.onStart(run, start, config.steps()));
+            model.parameters().requireGradients(true);
+            long tokensSeen = run.steps().isEmpty() ? 0 : run.steps().get(run.steps().size() - 1).tokensSeen();
+            for (int step = start; step < config.steps(); step++) {
+                long t0 = System.nanoTime();
+                double lr = schedule.lrAt(step);
+                double lossSum = 0;
+                try (NDManager scope = model.manager().newSubManager()) {
+                    for (int micro = 0; micro < config.gradAccum(); micro++) {
+                        long[] windows = train.randomWindows(config.batchSize(), config.seqLen(), config.seed(), step, micro);
+                        try (NDManager microScope = scope.newSubManager();
+                                GradientCollector gc = Engine.getInstance().newGradientCollector()) {
+                            NDArray loss = windowLoss(model, microScope, windows, config.batchSize(), config.seqLen());
+                            gc.backward(loss);
+                            lossSum += loss.getFloat();
+                        }
+                    }
+                }
+                double gradNorm = AdamW.gradientNorm(model.parameters()) / config.gradAccum();
+                double clip = config.clipNorm() > 0 && gradNorm > config.clipNorm() ? config.clipNorm() / gradNorm : 1.0;
+                optimizer.step(model.parameters(), lr, clip / config.gradAccum());
+                AdamW.zeroGradients(model.parameters());
+                long tokens = (long) config.batchSize() * config.seqLen() * config.gradAccum();
+                tokensSeen += tokens;
+                double seconds = (System.nanoTime() - t0) / 1e9;
+                TrainingRun.Step s = new TrainingRun.Step(step + 1, lossSum / config.gradAccum(), Map.of(), lr, gradNorm,
+                        tokens / seconds, tokensSeen, false);
+                run.record(s);
+                listeners.forEach(l -> l.onStep(run, s, config.steps()));
+                boolean last = step + 1 == config.steps();
+                if (last || (config.evalEvery() > 0 && (step + 1) % config.evalEvery() == 0)) {
+                    double valLoss = validationLoss(model, validation, config);
+                    TrainingRun.Eval e = new TrainingRun.Eval(step + 1, Map.of("val_loss", valLoss));
+                    run.record(e);
+                    listeners.forEach(l -> l.onEval(run, e));
+                }
+                if (outDir != null && (last || (config.checkpointEvery() > 0 && (step + 1) % config.checkpointEvery() == 0))) {
+                    save(model, optimizer, run, step + 1, outDir, tokenizerDir, provenance);
+                    int reached = step + 1;
+                    listeners.forEach(l -> l.onCheckpoint(run, reached, outDir));
+                }
+            }
+            model.parameters().requireGradients(false);
+        }
+        run.finish();
+        listeners.forEach(l -> l.onFinish(run));
+        return run;
+    }
+
+    /** Mean validation cross-entropy over {@code evalBatches} fixed windows. */
+    public static double validationLoss(LlamaModel model, TokenStream validation, TrainConfig config) {
+        double sum = 0;
+        int batches = Math.max(1, config.evalBatches());
+        for (int i = 0; i < batches; i++) {
+            long[] windows = validation.evalWindows(config.batchSize(), config.seqLen(), i);
+            try (NDManager scope = model.manager().newSubManager()) {
+                sum += windowLoss(model, scope, windows, config.batchSize(), config.seqLen()).getFloat();
+            }
+        }
+        return sum / batches;
+    }
+
+    /** Cross-entropy of predicting tokens 1..T of each (T+1)-token window from the ones before. */
+    public static NDArray windowLoss(LlamaModel model, NDManager scope, long[] windows, int batch, int seqLen) {
+        NDArray ids = scope.create(windows).reshape(batch, seqLen + 1);
+        NDArray input = ids.get(":, :-1"); // (B, T)
+        NDArray labels = ids.get(":, 1:"); // (B, T)
+        NDArray logits = model.forward(input, new int[0], LlamaModel.Logits.ALL).logits(); // (B, T, V)
+        return Ops.crossEntropy(logits.reshape(-1, model.config().vocabSize()), labels.reshape(-1));
+    }
+
+    private int resume(LlamaModel model, AdamW optimizer, TrainingRun run, Path outDir) {
+        if (outDir == null || !Files.isDirectory(outDir)) {
+            return 0;
+        }
+        TrainerState state = TrainerState.read(outDir);
+        if (state == null) {
+            return 0;
+        }
+        if (state.step() >= config.steps()) {
+            throw BadInputException.of(outDir, "already holds a finished run of " + state.step()
+                    + " steps; choose another --out or more steps");
+        }
+        SafeTensors weights = SafeTensors.openFolder(outDir);
+        try (NDManager tmp = model.manager().newSubManager()) {
+            for (Map.Entry<String, NDArray> e : model.parameters().asMap().entrySet()) {
+                if (!weights.contains(e.getKey())) {
+                    throw BadInputException.of(outDir, "checkpoint lacks tensor '" + e.getKey() + "' of this model");
+                }
+                e.getValue().set(weights.readFloats(e.getKey()));
+            }
+        }
+        state.restoreOptimizer(outDir, optimizer, model.parameters());
+        run.restore(state.stepsOrEmpty(), state.evals() == null ? List.of() : state.evals());
+        return state.step();
+    }
+
+    private void save(LlamaModel model, AdamW optimizer, TrainingRun run, int step, Path outDir, Path tokenizerDir,
+            Provenance provenance) {
+        boolean finished = step == config.steps();
+        TrainerState state = TrainerState.of(step, config, run);
+        Map<String, String> extra = new LinkedHashMap<>();
+        if (provenance != null) {
+            extra.put(Provenance.FILE, provenance.toJson());
+        }
+        HfCheckpoint.save(model, outDir, tokenizerDir, extra, dir -> {
+            state.writeInto(dir, optimizer);
+            if (finished) {
+                // A finished run keeps its history but not the optimizer: the folder is a plain model.
+                java.nio.file.Files.deleteIfExists(dir.resolve(TrainerState.OPTIMIZER_FILE));
+            }
+        });
+    }
+}
