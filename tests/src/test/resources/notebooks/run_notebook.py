@@ -1,0 +1,37 @@
+"""Executes a notebook headless with nbclient and records every update_display_data message.
+
+nbclient applies display updates in place, so the saved notebook only shows the final state; the
+record (display id, and the text/plain of each update) goes into the notebook metadata under
+"blockdraft_test" so the Java test can assert that live updates really were sent.
+
+usage: run_notebook.py INPUT.ipynb OUTPUT.ipynb KERNEL_NAME
+"""
+import sys
+
+import nbformat
+from nbclient import NotebookClient
+
+
+def main(source, target, kernel_name):
+    notebook = nbformat.read(source, as_version=4)
+    client = NotebookClient(notebook, kernel_name=kernel_name, timeout=180, startup_timeout=120,
+                            allow_errors=False)
+    updates = []
+    apply_update = client._update_display_id
+
+    def recording_update(display_id, msg):
+        if msg["msg_type"] == "update_display_data":
+            updates.append({"display_id": display_id,
+                            "text": msg["content"].get("data", {}).get("text/plain", "")})
+        return apply_update(display_id, msg)
+
+    client._update_display_id = recording_update
+    try:
+        client.execute()
+    finally:
+        notebook.metadata["blockdraft_test"] = {"updates": updates}
+        nbformat.write(notebook, target)
+
+
+if __name__ == "__main__":
+    main(*sys.argv[1:4])
