@@ -45,7 +45,7 @@ public record TrainConfig(int steps, int batchSize, int seqLen, int gradAccum, d
 
     /** Seconds-scale run for tests: tiny batches, few steps. */
     public static TrainConfig tinyCpu() {
-        return new TrainConfig(150, 8, 64, 1, 3e-3, 15, 0.1, 0.0, 1.0, 50, 4, 0, 1234);
+        return new TrainConfig(800, 16, 64, 1, 5e-3, 40, 0.1, 0.0, 1.0, 200, 4, 0, 1234);
     }
 
     /** The demo target on a 2-core CPU (a few minutes). */

@@ -1,0 +1,34 @@
+package dev.blockdraft.cli;
+
+import ai.djl.Device;
+import dev.blockdraft.data.DataFolder;
+import dev.blockdraft.lm.Devices;
+import java.nio.file.Path;
+import picocli.CommandLine.Option;
+
+/** Options shared by several commands. */
+final class Options {
+    private Options() {}
+
+    /** {@code --data DIR}: the datasets folder (else $BLOCKDRAFT_DATA, ../shared/datasets, datasets/). */
+    static final class Data {
+        @Option(names = "--data", paramLabel = "DIR",
+                description = "datasets folder (default: $BLOCKDRAFT_DATA, ../shared/datasets, datasets/)")
+        Path dir;
+
+        DataFolder resolve() {
+            return DataFolder.resolve(dir);
+        }
+    }
+
+    /** {@code --device cpu|gpu[:N]}. */
+    static final class Hardware {
+        @Option(names = "--device", defaultValue = "cpu", paramLabel = "cpu|gpu[:N]",
+                description = "where tensors live (default: ${DEFAULT-VALUE})")
+        String device;
+
+        Device resolve() {
+            return Devices.parse(device);
+        }
+    }
+}

@@ -1,0 +1,145 @@
+package dev.blockdraft.cli;
+
+import ai.djl.Device;
+import dev.blockdraft.data.DataFolder;
+import dev.blockdraft.io.Provenance;
+import dev.blockdraft.lm.LlamaConfig;
+import dev.blockdraft.lm.LlamaModel;
+import dev.blockdraft.tokenize.SpecialTokens;
+import dev.blockdraft.tokenize.Tokenizer;
+import dev.blockdraft.train.CorpusTokens;
+import dev.blockdraft.train.TargetTrainer;
+import dev.blockdraft.train.TrainConfig;
+import dev.blockdraft.train.TrainingRun;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+@Command(name = "train-target", mixinStandardHelpOptions = true,
+        description = "Train a target language model (Llama or Qwen3 shape) on the corpora; resumes an unfinished --out.")
+final class TrainTargetCommand implements Callable<Integer> {
+    @Option(names = "--size", defaultValue = "tiny", description = "tiny | small | tiny-qwen3 | small-qwen3 (default: ${DEFAULT-VALUE})")
+    String size;
+
+    @Option(names = "--tokenizer", required = true, paramLabel = "DIR", description = "folder with tokenizer.json")
+    Path tokenizerDir;
+
+    @Option(names = "--out", required = true, paramLabel = "DIR", description = "model folder (HF layout)")
+    Path out;
+
+    @Option(names = "--hidden", description = "explicit shape: hidden size (overrides --size)")
+    Integer hidden;
+
+    @Option(names = "--layers", description = "explicit shape: layers")
+    Integer layers;
+
+    @Option(names = "--heads", description = "explicit shape: attention heads")
+    Integer heads;
+
+    @Option(names = "--kv-heads", description = "explicit shape: key/value heads")
+    Integer kvHeads;
+
+    @Option(names = "--intermediate", description = "explicit shape: MLP width")
+    Integer intermediate;
+
+    @Option(names = "--model-type", defaultValue = "llama", description = "explicit shape: llama | qwen3 (default: ${DEFAULT-VALUE})")
+    String modelType;
+
+    @Option(names = "--context", defaultValue = "1024", description = "explicit shape: max positions (default: ${DEFAULT-VALUE})")
+    int context;
+
+    @Option(names = "--steps", description = "optimizer steps (default: preset's)")
+    Integer steps;
+
+    @Option(names = "--batch", description = "sequences per micro-batch")
+    Integer batch;
+
+    @Option(names = "--seq-len", description = "tokens per sequence")
+    Integer seqLen;
+
+    @Option(names = "--grad-accum", defaultValue = "1")
+    int gradAccum;
+
+    @Option(names = "--lr", description = "peak learning rate")
+    Double lr;
+
+    @Option(names = "--corpus-cap", defaultValue = "6000", description = "records per corpus file (default: ${DEFAULT-VALUE})")
+    int corpusCap;
+
+    @Option(names = "--seed", defaultValue = "1234")
+    long seed;
+
+    @Mixin
+    Options.Data data;
+
+    @Mixin
+    Options.Hardware hardware;
+
+    @Override
+    public Integer call() {
+        Device device = hardware.resolve();
+        DataFolder folder = data.resolve();
+        try (Tokenizer tokenizer = Tokenizer.load(tokenizerDir)) {
+            LlamaConfig config = shape(tokenizer);
+            TrainConfig train = trainConfig();
+            long t0 = System.nanoTime();
+            CorpusTokens corpus = CorpusTokens.build(folder, tokenizer, corpusCap, 0.02, seed);
+            System.out.printf("corpus: %d train records (%,d tokens), %d validation (%,d tokens), %d dropped as benchmark prompts%n",
+                    corpus.trainRecords(), corpus.train().length(), corpus.validationRecords(), corpus.validation().length(),
+                    corpus.droppedAsBenchmark());
+            System.out.printf("model: %s, %.2fM parameters on %s%n", config.modelType(), config.parameterCount() / 1e6, device);
+            Map<String, String> settings = new LinkedHashMap<>(train.asMap());
+            settings.put("model", config.toJson().replaceAll("\\s+", ""));
+            Provenance provenance = Provenance.capture("target", device.toString(), seed, settings,
+                    corpus.files(), Map.of("tokenizer", tokenizerDir.toAbsolutePath().toString()));
+            try (LlamaModel model = LlamaModel.initialize(config, device, seed)) {
+                TrainingRun run = new TargetTrainer(train, List.of(new ConsoleProgress("train-target")))
+                        .train(model, corpus.train(), corpus.validation(), out, tokenizerDir, provenance);
+                double unigram = corpus.validation().unigramEntropy(config.vocabSize());
+                System.out.printf("done in %.1f s: train loss %.3f, validation loss %.3f (unigram entropy %.3f nats) → %s%n",
+                        (System.nanoTime() - t0) / 1e9, run.recentLoss(20), run.lastEval("val_loss"), unigram, out);
+            }
+        }
+        return 0;
+    }
+
+    private LlamaConfig shape(Tokenizer tokenizer) {
+        int vocab = tokenizer.vocabSize();
+        LlamaConfig c;
+        if (hidden != null || layers != null) {
+            if (hidden == null || layers == null || heads == null) {
+                throw new IllegalArgumentException("an explicit shape needs --hidden, --layers and --heads");
+            }
+            int kv = kvHeads == null ? heads : kvHeads;
+            int inter = intermediate == null ? (hidden * 8 / 3 + 63) / 64 * 64 : intermediate;
+            c = switch (modelType) {
+                case "llama" -> LlamaConfig.llama(vocab, hidden, inter, layers, heads, kv, context);
+                case "qwen3" -> LlamaConfig.qwen3(vocab, hidden, inter, layers, heads, kv, context);
+                default -> throw new IllegalArgumentException("--model-type " + modelType + ": valid are llama, qwen3");
+            };
+        } else {
+            c = LlamaConfig.preset(size, vocab);
+        }
+        return c.withSpecialTokens(tokenizer.tokenId(SpecialTokens.BEGIN_OF_TEXT), tokenizer.eosId());
+    }
+
+    private TrainConfig trainConfig() {
+        TrainConfig t = size.startsWith("small") && hidden == null ? TrainConfig.smallCpu() : TrainConfig.tinyCpu();
+        t = t.withSeed(seed).withGradAccum(gradAccum);
+        if (steps != null) {
+            t = t.withSteps(steps);
+        }
+        if (batch != null || seqLen != null) {
+            t = t.withBatch(batch == null ? t.batchSize() : batch, seqLen == null ? t.seqLen() : seqLen);
+        }
+        if (lr != null) {
+            t = t.withLearningRate(lr);
+        }
+        return t;
+    }
+}
