@@ -70,6 +70,16 @@ public final class KvCache implements AutoCloseable {
         return new NDArray[] {kAll, vAll};
     }
 
+    /** The cached keys and values of one layer, (B, G, length, D), as views owned by {@code scope}. */
+    public NDArray[] view(int layer, NDManager scope) {
+        NDIndex upTo = new NDIndex(":, :, :{}", length);
+        NDArray k = keys[layer].get(upTo);
+        NDArray v = values[layer].get(upTo);
+        k.attach(scope);
+        v.attach(scope);
+        return new NDArray[] {k, v};
+    }
+
     public void advance(int tokens) {
         if (length + tokens > capacity) {
             throw new IllegalStateException("KV cache overflow");

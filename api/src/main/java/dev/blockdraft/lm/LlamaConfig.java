@@ -181,7 +181,8 @@ public record LlamaConfig(
         return fromJson(o, file);
     }
 
-    static LlamaConfig fromJson(JsonObject o, Path file) {
+    /** Parses a config object; {@code file} is named in errors. */
+    public static LlamaConfig fromJson(JsonObject o, Path file) {
         Set<String> known = Set.of("model_type", "vocab_size", "hidden_size", "intermediate_size",
                 "num_hidden_layers", "num_attention_heads", "num_key_value_heads", "head_dim",
                 "max_position_embeddings", "rope_theta", "rms_norm_eps", "tie_word_embeddings", "attention_bias",

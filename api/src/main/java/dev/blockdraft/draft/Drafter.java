@@ -1,0 +1,277 @@
+package dev.blockdraft.draft;
+
+import ai.djl.Device;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import dev.blockdraft.lm.KvCache;
+import dev.blockdraft.lm.LlamaModel;
+import dev.blockdraft.nn.Ops;
+import dev.blockdraft.nn.StateDict;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.SplittableRandom;
+
+/**
+ * A DFlash-style block-diffusion drafter. It predicts a block of B−1 tokens in parallel from
+ * queries {@code [anchor, MASK × (B−1)]}, conditioned on the target's hidden states:
+ *
+ * <ul>
+ *   <li>features of the target's {@code featureLayers} are concatenated, projected to the width C
+ *       ({@code fc}) and RMS-normalised ({@code hidden_norm});</li>
+ *   <li>each drafter layer projects these context features with its own k/v projections and
+ *       prepends them to the block's keys and values ("KV injection");</li>
+ *   <li>attention is bidirectional within a block and sees the context strictly before the anchor;
+ *       rotary positions continue the context's;</li>
+ *   <li>token embeddings and the LM head are the target's, frozen.</li>
+ * </ul>
+ *
+ * <p>Shape legend: S sequences, L context tokens, Q block query tokens (blocks × B), F = n·C
+ * concatenated features, C hidden, H heads, G kv heads, D head dim, V vocabulary.
+ */
+public final class Drafter implements AutoCloseable {
+    public static final String FC = "fc.weight";
+    public static final String HIDDEN_NORM = "hidden_norm.weight";
+    public static final String FINAL_NORM = "norm.weight";
+
+    private final DrafterConfig config;
+    private final StateDict params;
+    private final LlamaModel target;
+    private final Layer[] layers;
+
+    private record Layer(String inputNorm, String q, String k, String v, String o, String qNorm, String kNorm,
+            String postNorm, String gate, String up, String down) {
+        static Layer of(int i) {
+            String p = "layers." + i + ".";
+            return new Layer(p + "input_layernorm.weight", p + "self_attn.q_proj.weight", p + "self_attn.k_proj.weight",
+                    p + "self_attn.v_proj.weight", p + "self_attn.o_proj.weight", p + "self_attn.q_norm.weight",
+                    p + "self_attn.k_norm.weight", p + "post_attention_layernorm.weight", p + "mlp.gate_proj.weight",
+                    p + "mlp.up_proj.weight", p + "mlp.down_proj.weight");
+        }
+    }
+
+    Drafter(DrafterConfig config, StateDict params, LlamaModel target) {
+        this.config = config;
+        this.params = params;
+        this.target = target;
+        this.layers = new Layer[config.numLayers()];
+        for (int i = 0; i < layers.length; i++) {
+            layers[i] = Layer.of(i);
+        }
+    }
+
+    /** A new drafter for {@code target}, weights N(0, 0.02), norms at one. */
+    public static Drafter initialize(DrafterConfig config, LlamaModel target, long seed) {
+        StateDict p = new StateDict(NDManager.newBaseManager(target.device()));
+        SplittableRandom rng = new SplittableRandom(seed);
+        parameterShapes(config).forEach((name, shape) -> {
+            if (name.endsWith("norm.weight")) {
+                p.ones(name, shape);
+            } else {
+                p.normal(name, shape, 0.02, rng);
+            }
+        });
+        return new Drafter(config, p, target);
+    }
+
+    static Drafter fromParameters(DrafterConfig config, StateDict params, LlamaModel target) {
+        return new Drafter(config, params, target);
+    }
+
+    public static LinkedHashMap<String, long[]> parameterShapes(DrafterConfig c) {
+        long hidden = c.hiddenSize(), d = c.headDim(), h = c.numHeads(), g = c.numKvHeads(), i = c.intermediateSize();
+        LinkedHashMap<String, long[]> s = new LinkedHashMap<>();
+        s.put(FC, new long[] {hidden, hidden * c.featureLayers().length});
+        s.put(HIDDEN_NORM, new long[] {hidden});
+        for (int l = 0; l < c.numLayers(); l++) {
+            Layer n = Layer.of(l);
+            s.put(n.inputNorm, new long[] {hidden});
+            s.put(n.q, new long[] {h * d, hidden});
+            s.put(n.k, new long[] {g * d, hidden});
+            s.put(n.v, new long[] {g * d, hidden});
+            s.put(n.o, new long[] {hidden, h * d});
+            s.put(n.qNorm, new long[] {d});
+            s.put(n.kNorm, new long[] {d});
+            s.put(n.postNorm, new long[] {hidden});
+            s.put(n.gate, new long[] {i, hidden});
+            s.put(n.up, new long[] {i, hidden});
+            s.put(n.down, new long[] {hidden, i});
+        }
+        s.put(FINAL_NORM, new long[] {hidden});
+        return s;
+    }
+
+    public DrafterConfig config() {
+        return config;
+    }
+
+    public StateDict parameters() {
+        return params;
+    }
+
+    public LlamaModel target() {
+        return target;
+    }
+
+    public Device device() {
+        return params.manager().getDevice();
+    }
+
+    /** Projects concatenated target features (S, L, F) to context states (S, L, C). */
+    public NDArray contextStates(NDArray features) {
+        return Ops.rmsNorm(Ops.linear(features, params.get(FC)), params.get(HIDDEN_NORM), eps());
+    }
+
+    /** Concatenates captured target hidden states along the feature axis → (S, L, F). */
+    public static NDArray concatFeatures(List<NDArray> hidden) {
+        NDArray out = hidden.get(0);
+        for (int i = 1; i < hidden.size(); i++) {
+            out = out.concat(hidden.get(i), -1);
+        }
+        return out;
+    }
+
+    /**
+     * Training forward over many blocks at once.
+     *
+     * @param blockIds (S, Q) int64: per block [anchor, MASK×(B−1)]
+     * @param blockPositions (S, Q) int64 absolute positions (anchor position + slot)
+     * @param context (S, L, C) from {@link #contextStates}
+     * @param contextPositions (S, L) int64
+     * @param mask (S, 1, Q, L+Q) additive: which context and block keys each query sees
+     * @return logits (S, Q, V) fp32 through the target's LM head
+     */
+    public NDArray forward(NDArray blockIds, NDArray blockPositions, NDArray context, NDArray contextPositions,
+            NDArray mask) {
+        NDArray x = Ops.embed(blockIds, target.embeddings()); // (S, Q, C)
+        for (int l = 0; l < layers.length; l++) {
+            NDArray[] ctxKv = contextKv(l, context, contextPositions); // (S, G, L, D) each
+            x = layer(l, x, blockPositions, ctxKv[0], ctxKv[1], mask);
+        }
+        return head(x);
+    }
+
+    /** Final norm and the target's LM head: (…, C) → (…, V). */
+    public NDArray head(NDArray x) {
+        return Ops.linear(Ops.rmsNorm(x, params.get(FINAL_NORM), eps()), target.lmHead());
+    }
+
+    /** The keys and values that context states inject into layer l: (S, G, L, D) each. */
+    NDArray[] contextKv(int l, NDArray context, NDArray positions) {
+        Layer n = layers[l];
+        long s = context.getShape().get(0), len = context.getShape().get(1);
+        int g = config.numKvHeads(), d = config.headDim();
+        NDArray k = Ops.linear(context, params.get(n.k)).reshape(s, len, g, d); // (S, L, G, D)
+        k = Ops.rmsNorm(k, params.get(n.kNorm), eps());
+        k = Ops.rope(k.transpose(0, 2, 1, 3), positions, target.ropeCos(), target.ropeSin()); // (S, G, L, D)
+        NDArray v = Ops.linear(context, params.get(n.v)).reshape(s, len, g, d).transpose(0, 2, 1, 3);
+        return new NDArray[] {k, v};
+    }
+
+    private NDArray layer(int l, NDArray x, NDArray positions, NDArray ctxK, NDArray ctxV, NDArray mask) {
+        Layer n = layers[l];
+        long s = x.getShape().get(0), q = x.getShape().get(1);
+        int h = config.numHeads(), g = config.numKvHeads(), d = config.headDim();
+        NDArray xn = Ops.rmsNorm(x, params.get(n.inputNorm), eps()); // (S, Q, C)
+        NDArray qh = Ops.rmsNorm(Ops.linear(xn, params.get(n.q)).reshape(s, q, h, d), params.get(n.qNorm), eps());
+        qh = Ops.rope(qh.transpose(0, 2, 1, 3), positions, target.ropeCos(), target.ropeSin()); // (S, H, Q, D)
+        NDArray kb = Ops.rmsNorm(Ops.linear(xn, params.get(n.k)).reshape(s, q, g, d), params.get(n.kNorm), eps());
+        kb = Ops.rope(kb.transpose(0, 2, 1, 3), positions, target.ropeCos(), target.ropeSin()); // (S, G, Q, D)
+        NDArray vb = Ops.linear(xn, params.get(n.v)).reshape(s, q, g, d).transpose(0, 2, 1, 3); // (S, G, Q, D)
+        NDArray k = ctxK.concat(kb, 2); // (S, G, L+Q, D): context first, then the block
+        NDArray v = ctxV.concat(vb, 2);
+        NDArray attn = Ops.attention(qh, k, v, mask).transpose(0, 2, 1, 3).reshape(s, q, (long) h * d); // (S, Q, H·D)
+        x = x.add(Ops.linear(attn, params.get(n.o)));
+        NDArray xn2 = Ops.rmsNorm(x, params.get(n.postNorm), eps());
+        return x.add(Ops.swiGlu(xn2, params.get(n.gate), params.get(n.up), params.get(n.down)));
+    }
+
+    // ---- decoding: context K/V cached per layer ----------------------------------------------
+
+    /** A KV cache for the drafter's injected context, one per decoded sequence. */
+    public KvCache newContextCache(NDManager parent, int capacity) {
+        return new KvCache(parent, config.numLayers(), 1, config.numKvHeads(), capacity, config.headDim(), DataType.FLOAT32);
+    }
+
+    /**
+     * Appends target features of newly verified tokens (1, T, F) at positions
+     * cache.length()..+T-1 to the context cache.
+     */
+    public void appendContext(KvCache cache, NDArray features) {
+        NDManager scope = features.getManager();
+        int t = Math.toIntExact(features.getShape().get(1));
+        NDArray positions = scope.arange(cache.length(), cache.length() + t).toType(DataType.INT64, false).reshape(1, t);
+        NDArray ctx = contextStates(features);
+        for (int l = 0; l < layers.length; l++) {
+            NDArray[] kv = contextKv(l, ctx, positions);
+            cache.append(l, kv[0], kv[1], scope);
+        }
+        cache.advance(t);
+    }
+
+    /**
+     * Drafts one block after the context in {@code cache}: the anchor sits at position
+     * cache.length(). Returns the B−1 drafted tokens (greedy per slot; with several denoising
+     * steps, the least confident slots are re-masked and predicted again).
+     */
+    public int[] draftBlock(KvCache cache, int anchor, NDManager scope) {
+        int b = config.blockSize();
+        int p = cache.length();
+        int[] tokens = new int[b];
+        tokens[0] = anchor;
+        boolean[] fixed = new boolean[b];
+        fixed[0] = true;
+        int remaining = b - 1;
+        int steps = config.denoisingSteps();
+        NDArray positions = scope.arange(p, p + b).toType(DataType.INT64, false).reshape(1, b);
+        NDArray mask = scope.zeros(new Shape(1, 1, b, p + b)); // everything before the anchor, and the block
+        for (int step = 0; step < steps && remaining > 0; step++) {
+            long[] ids = new long[b];
+            for (int i = 0; i < b; i++) {
+                ids[i] = fixed[i] ? tokens[i] : config.maskTokenId();
+            }
+            NDArray x = Ops.embed(scope.create(ids).reshape(1, b), target.embeddings()); // (1, B, C)
+            for (int l = 0; l < layers.length; l++) {
+                NDArray[] kv = cache.view(l, scope); // (1, G, p, D)
+                x = layer(l, x, positions, kv[0], kv[1], mask);
+            }
+            NDArray logits = head(x.get(":, 1:, :")).reshape(b - 1, -1); // (B−1, V)
+            long[] best = logits.argMax(1).toLongArray();
+            int take = step == steps - 1 ? remaining : Math.max(1, (b - 1) / steps);
+            if (take >= remaining) {
+                for (int i = 1; i < b; i++) {
+                    if (!fixed[i]) {
+                        tokens[i] = (int) best[i - 1];
+                        fixed[i] = true;
+                    }
+                }
+                remaining = 0;
+            } else {
+                // keep the most confident predictions, re-mask the rest
+                float[] conf = logits.softmax(1).max(new int[] {1}).toFloatArray();
+                for (int k = 0; k < take; k++) {
+                    int arg = -1;
+                    for (int i = 1; i < b; i++) {
+                        if (!fixed[i] && (arg < 0 || conf[i - 1] > conf[arg - 1])) {
+                            arg = i;
+                        }
+                    }
+                    tokens[arg] = (int) best[arg - 1];
+                    fixed[arg] = true;
+                }
+                remaining -= take;
+            }
+        }
+        return java.util.Arrays.copyOfRange(tokens, 1, b);
+    }
+
+    private double eps() {
+        return config.target().rmsNormEps();
+    }
+
+    @Override
+    public void close() {
+        params.close();
+    }
+}
