@@ -2,7 +2,9 @@ package dev.blockdraft.lm;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.List;
 
 /** Plain autoregressive decoding with a KV cache: the baseline speculative decoding must equal. */
 public final class Generator {
@@ -49,6 +51,76 @@ public final class Generator {
             }
         }
         return new Generation(prompt, Arrays.copyOf(out, n), (System.nanoTime() - t0) / 1e9);
+    }
+
+    /**
+     * Generates for many prompts at once (left-padded into one batch), each row stopping at
+     * {@code stopId}; greedy rows give the same tokens as {@link #generate} up to float
+     * summation order. Returns the new tokens per prompt, in input order.
+     */
+    public static List<int[]> generateBatch(LlamaModel model, List<int[]> prompts, int maxNewTokens, Sampler sampler,
+            int stopId) {
+        int rows = prompts.size();
+        int longest = 0;
+        for (int[] p : prompts) {
+            if (p.length == 0) {
+                throw new IllegalArgumentException("empty prompt in batch");
+            }
+            longest = Math.max(longest, p.length);
+        }
+        int budget = Math.min(maxNewTokens, model.config().maxPositionEmbeddings() - longest);
+        if (budget <= 0) {
+            throw new IllegalArgumentException("prompt of " + longest + " tokens leaves no room in the model's context of "
+                    + model.config().maxPositionEmbeddings());
+        }
+        int[] pad = new int[rows];
+        long[] first = new long[rows * longest];
+        for (int r = 0; r < rows; r++) {
+            int[] p = prompts.get(r);
+            pad[r] = longest - p.length;
+            for (int i = 0; i < p.length; i++) {
+                first[r * longest + pad[r] + i] = p[i];
+            }
+        }
+        int[][] out = new int[rows][budget];
+        int[] length = new int[rows];
+        boolean[] done = new boolean[rows];
+        int active = rows;
+        try (NDManager scope = model.manager().newSubManager();
+                KvCache cache = KvCache.forModel(model, scope, rows, longest + budget)) {
+            NDArray next = scope.create(first).reshape(rows, longest);
+            for (int step = 0; step < budget && active > 0; step++) {
+                try (NDManager stepScope = scope.newSubManager()) {
+                    next.attach(stepScope);
+                    NDArray logits = model.forward(next, cache, new int[0], LlamaModel.Logits.LAST, pad).logits();
+                    NDArray rowsLogits = logits.reshape(rows, -1); // (R, V)
+                    long[] chosen;
+                    if (sampler == Sampler.GREEDY) {
+                        chosen = rowsLogits.argMax(1).toLongArray();
+                    } else {
+                        chosen = new long[rows];
+                        for (int r = 0; r < rows; r++) {
+                            chosen[r] = sampler.sample(rowsLogits.get(r));
+                        }
+                    }
+                    for (int r = 0; r < rows; r++) {
+                        if (!done[r]) {
+                            out[r][length[r]++] = (int) chosen[r];
+                            if (chosen[r] == stopId) {
+                                done[r] = true;
+                                active--;
+                            }
+                        }
+                    }
+                    next = scope.create(chosen).reshape(rows, 1);
+                }
+            }
+        }
+        List<int[]> result = new ArrayList<>();
+        for (int r = 0; r < rows; r++) {
+            result.add(Arrays.copyOf(out[r], length[r]));
+        }
+        return result;
     }
 
     static NDArray toIds(NDManager m, int[] ids) {

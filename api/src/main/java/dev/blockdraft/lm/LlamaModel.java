@@ -171,6 +171,15 @@ public final class LlamaModel implements AutoCloseable {
      * @param captureLayers 0-based layer indices whose outputs to return (the drafter's features)
      */
     public Output forward(NDArray ids, KvCache cache, int[] captureLayers, Logits logits) {
+        return forward(ids, cache, captureLayers, logits, null);
+    }
+
+    /**
+     * As {@link #forward(NDArray, KvCache, int[], Logits)} for a batch of left-padded rows:
+     * row r starts with {@code leftPad[r]} padding columns that no query attends to, and its
+     * positions count from its first real token, so each row computes what it would alone.
+     */
+    public Output forward(NDArray ids, KvCache cache, int[] captureLayers, Logits logits, int[] leftPad) {
         NDManager scope = ids.getManager();
         Shape shape = ids.getShape();
         int b = Math.toIntExact(shape.get(0));
@@ -182,7 +191,25 @@ public final class LlamaModel implements AutoCloseable {
         }
         NDArray positions = scope.arange(offset, offset + t).toType(DataType.INT64, false)
                 .reshape(1, t).broadcast(b, t); // (B, T)
-        NDArray mask = Ops.causalMask(scope, offset, t, DataType.FLOAT32); // (1, 1, T, S)
+        NDArray mask;
+        if (leftPad == null) {
+            mask = Ops.causalMask(scope, offset, t, DataType.FLOAT32); // (1, 1, T, S)
+        } else {
+            long[] pads = new long[b];
+            for (int r = 0; r < b; r++) {
+                pads[r] = leftPad[r];
+            }
+            NDArray pad = scope.create(pads).reshape(b, 1); // (B, 1)
+            positions = positions.sub(pad).maximum(0); // (B, T): padding columns sit at 0, unseen
+            NDArray keyCol = scope.arange(0, offset + t).toType(DataType.INT64, false).reshape(1, 1, 1, offset + t);
+            NDArray realKey = keyCol.gte(pad.reshape(b, 1, 1, 1)); // (B, 1, 1, S)
+            NDArray queryPos = scope.arange(offset, offset + t).toType(DataType.INT64, false).reshape(1, 1, t, 1);
+            NDArray causal = keyCol.lte(queryPos); // (1, 1, T, S)
+            // a padding query sees only itself, so its softmax row stays finite
+            NDArray self = keyCol.eq(queryPos);
+            NDArray allowed = causal.logicalAnd(realKey).logicalOr(self); // (B, 1, T, S)
+            mask = Ops.additiveMask(allowed, DataType.FLOAT32);
+        }
         NDArray x = Ops.embed(ids, params.get(EMBED)); // (B, T, C)
         List<NDArray> hidden = new ArrayList<>();
         for (int l = 0; l < layers.length; l++) {
