@@ -9,9 +9,10 @@ import ai.djl.ndarray.NDArray;
  * implement {@link #loss(SlotStats)}, so that a {@linkplain #sum sum} of them computes the
  * log-softmax and per-slot statistics once per step and shares them.
  *
- * <p>Memory: every array an objective creates lives in the manager of the logits (they are
- * always the first operand, or arrays derived from them), so the caller's per-step manager owns
- * all temporaries.
+ * <p>Memory: DJL puts an op's result in its first operand's manager. The built-in objectives keep
+ * the logits (or arrays derived from them) first, so their temporaries land in the logits'
+ * manager; casts of the batch's mask and labels land in the batch's. Create both in the per-step
+ * manager and nothing reaches a long-lived one.
  */
 public interface Objective {
 

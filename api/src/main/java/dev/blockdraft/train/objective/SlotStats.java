@@ -13,8 +13,11 @@ import java.util.Objects;
  * <p>Masking convention, for every (N, K) array here: quantities that are summed (CE, acceptance,
  * indicators) are 0 at invalid slots; quantities that are multiplied along a block (q, log q,
  * log a) hold the neutral element (q = 1, log = 0) there, so a product over a block's slots
- * only sees its valid slots. All arrays live in the logits' manager (logits or arrays derived from
- * them are the first operand; the mask is cast to the logits' type).
+ * only sees its valid slots.
+ *
+ * <p>Memory: everything derived from the logits lives in the logits' manager (they or arrays
+ * derived from them are the first operand); the few casts of the batch's mask and labels live in
+ * the batch's manager. Create both in the per-step manager.
  */
 public final class SlotStats {
     private static final double TINY = 1e-30;
@@ -25,6 +28,7 @@ public final class SlotStats {
     private NDArray safeLabels;
     private NDArray logProbs;
     private NDArray logQ;
+    private NDArray q;
     private NDArray ce;
     private NDArray logAcceptance;
     private NDArray acceptance;
@@ -99,7 +103,10 @@ public final class SlotStats {
 
     /** (N, K) q_k(y_k) at valid slots, 1 at invalid ones. */
     public NDArray q() {
-        return logQ().exp();
+        if (q == null) {
+            q = logQ().exp();
+        }
+        return q;
     }
 
     /** (N, K) CE_k = −log q_k(y_k) at valid slots, 0 at invalid ones. */
