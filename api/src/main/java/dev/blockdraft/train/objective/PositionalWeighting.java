@@ -1,0 +1,202 @@
+package dev.blockdraft.train.objective;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDArrays;
+import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.types.DataType;
+import java.util.Arrays;
+import java.util.Map;
+import java.util.Objects;
+
+/**
+ * Cross-entropy with a per-position weight w_k (the same for every block of the batch):
+ *
+ * <pre>L = Σ_{n,k} m_{n,k}·w_k·CE_{n,k} / Σ_{n,k} m_{n,k}·w_k</pre>
+ *
+ * normalised over the whole batch (all blocks and valid slots). The weights are constants
+ * (no gradient). Term "positional_ce" = L.
+ *
+ * @param schedule the weights w_1..w_K; {@link Schedule#reachProbability} is stateful, so give
+ *     each training run its own instance
+ */
+public record PositionalWeighting(Schedule schedule) implements StatsObjective {
+
+    public PositionalWeighting {
+        Objects.requireNonNull(schedule, "schedule");
+    }
+
+    @Override
+    public ObjectiveValue loss(SlotStats stats) {
+        double[] w = schedule.weights(stats);
+        if (w.length != stats.slots()) {
+            throw new IllegalStateException(schedule + " gave " + w.length + " weights for " + stats.slots() + " slots");
+        }
+        NDArray wk = stats.logits().getManager().create(w).toType(stats.logits().getDataType(), false); // (K)
+        NDArray weights = stats.mask().mul(wk); // (N, K)
+        NDArray l = stats.ce().mul(weights).sum().div(Nd.atLeast(weights.sum(), 1e-12));
+        return new ObjectiveValue(l, Map.of(name(), ObjectiveValue.host(l)));
+    }
+
+    @Override
+    public String name() {
+        return "positional_ce";
+    }
+
+    @Override
+    public String toString() {
+        return "PositionalWeighting(schedule=" + schedule + ")";
+    }
+
+    /** Per-slot weights w_1..w_K for one batch. */
+    public interface Schedule {
+
+        /** The weights for this batch, length K; may read the batch's statistics and update state. */
+        double[] weights(SlotStats stats);
+
+        /**
+         * w_k = exp(−(k−1)/γ). DFlash uses γ = 7 for blocks of 16 (slot 15 then weighs e^{−2} ≈ 0.13
+         * of slot 1).
+         */
+        static Schedule exponential(double gamma) {
+            return new Exponential(gamma);
+        }
+
+        /** w_k = (K − k + 1)/K: slot 1 weighs 1, slot K weighs 1/K. */
+        static Schedule linear() {
+            return new Linear();
+        }
+
+        /** Reach-probability weights from a running estimate of per-slot acceptance; see {@link ReachProbability}. */
+        static ReachProbability reachProbability(double momentum) {
+            return new ReachProbability(momentum);
+        }
+
+        /** @param gamma decay length γ > 0, in slots */
+        record Exponential(double gamma) implements Schedule {
+            public Exponential {
+                Check.positive("gamma", gamma);
+            }
+
+            @Override
+            public double[] weights(SlotStats stats) {
+                double[] w = new double[stats.slots()];
+                for (int k = 1; k <= w.length; k++) {
+                    w[k - 1] = Math.exp(-(k - 1) / gamma);
+                }
+                return w;
+            }
+
+            @Override
+            public String toString() {
+                return "exponential(gamma=" + gamma + ")";
+            }
+        }
+
+        record Linear() implements Schedule {
+            @Override
+            public double[] weights(SlotStats stats) {
+                int kk = stats.slots();
+                double[] w = new double[kk];
+                for (int k = 1; k <= kk; k++) {
+                    w[k - 1] = (kk - k + 1) / (double) kk;
+                }
+                return w;
+            }
+
+            @Override
+            public String toString() {
+                return "linear()";
+            }
+        }
+    }
+
+    /**
+     * w_k = Π_{j<k} â_j (w_1 = 1): the probability, under the drafter's current acceptance rates,
+     * that greedy verification reaches slot k at all — the fraction of the time slot k matters.
+     *
+     * <p>â_j is an exponential moving average of the batch mean of a_j over blocks where slot j
+     * is valid (a_j as in {@link SlotStats#acceptance()}, so Σ min(p, q) when target
+     * distributions are given):
+     *
+     * <pre>â_j ← μ·â_j + (1 − μ)·mean_n a_{n,j}</pre>
+     *
+     * updated on every call, <em>before</em> the weights are taken, from host floats (one host
+     * sync per batch; no gradient). A slot with no valid block in the batch keeps its estimate.
+     * Estimates start at 1.0, so the first steps weigh all slots alike and the weights tighten as
+     * the estimate settles (a fresh drafter has a ≈ 1/V, and starting from that would put all the
+     * weight on slot 1 at once). The number of slots is fixed by the first batch.
+     *
+     * <p>Stateful: every call updates the estimate, so don't evaluate a validation set through
+     * the same instance (or {@link #restore} the estimate afterwards).
+     */
+    public static final class ReachProbability implements Schedule {
+        private final double momentum;
+        private double[] estimate; // â_1..â_K, null before the first batch
+
+        /** @param momentum μ in [0, 1): the weight of the old estimate */
+        public ReachProbability(double momentum) {
+            this.momentum = Check.unit("momentum", momentum, false);
+        }
+
+        public double momentum() {
+            return momentum;
+        }
+
+        @Override
+        public synchronized double[] weights(SlotStats stats) {
+            int kk = stats.slots();
+            NDArray acceptSum = stats.acceptance().stopGradient().sum(new int[] {0});
+            NDArray count = stats.mask().sum(new int[] {0});
+            double[] host = NDArrays.stack(new NDList(acceptSum, count)).toType(DataType.FLOAT64, false).toDoubleArray();
+            if (estimate == null) {
+                estimate = new double[kk];
+                Arrays.fill(estimate, 1.0);
+            } else if (estimate.length != kk) {
+                throw new IllegalStateException("reachProbability was fitted for " + estimate.length
+                        + " slots, got a batch with " + kk);
+            }
+            for (int j = 0; j < kk; j++) {
+                double n = host[kk + j];
+                if (n > 0) {
+                    estimate[j] = momentum * estimate[j] + (1 - momentum) * (host[j] / n);
+                }
+            }
+            return reach(estimate);
+        }
+
+        /** The current estimates â_1..â_K (a copy), or null before the first batch. */
+        public synchronized double[] estimate() {
+            return estimate == null ? null : estimate.clone();
+        }
+
+        /** The weights the current estimate gives (without updating it), or null before the first batch. */
+        public synchronized double[] currentWeights() {
+            return estimate == null ? null : reach(estimate);
+        }
+
+        /** Replaces the estimate (e.g. from a checkpoint); null forgets it. */
+        public synchronized void restore(double[] est) {
+            if (est != null) {
+                for (int j = 0; j < est.length; j++) {
+                    Check.unit("estimate[" + j + "]", est[j], true);
+                }
+            }
+            estimate = est == null ? null : est.clone();
+        }
+
+        private static double[] reach(double[] est) {
+            double[] w = new double[est.length];
+            double p = 1;
+            for (int k = 0; k < w.length; k++) {
+                w[k] = p;
+                p *= est[k];
+            }
+            return w;
+        }
+
+        @Override
+        public String toString() {
+            return "reachProbability(momentum=" + momentum + ")";
+        }
+    }
+}
