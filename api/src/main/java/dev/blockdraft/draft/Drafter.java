@@ -140,7 +140,7 @@ public final class Drafter implements AutoCloseable {
      * @param context (S, L, C) from {@link #contextStates}
      * @param contextPositions (S, L) int64
      * @param mask (S, 1, Q, L+Q) additive: which context and block keys each query sees
-     * @return logits (S, Q, V) fp32 through the target's LM head
+     * @return hidden states (S, Q, C) before the final norm; {@link #head} turns them into logits
      */
     public NDArray forward(NDArray blockIds, NDArray blockPositions, NDArray context, NDArray contextPositions,
             NDArray mask) {
@@ -149,7 +149,7 @@ public final class Drafter implements AutoCloseable {
             NDArray[] ctxKv = contextKv(l, context, contextPositions); // (S, G, L, D) each
             x = layer(l, x, blockPositions, ctxKv[0], ctxKv[1], mask);
         }
-        return head(x);
+        return x;
     }
 
     /** Final norm and the target's LM head: (…, C) → (…, V). */

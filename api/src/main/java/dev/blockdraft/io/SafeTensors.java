@@ -308,6 +308,7 @@ public final class SafeTensors {
             }
             out.write(data.array());
         }
+        out.flush(); // callers may hand in a buffered stream they do not close
     }
 
     /** Convenience: fp32 arrays to {@link Tensor}s (copies to host). */

@@ -97,8 +97,9 @@ public final class HfCheckpoint {
         List<SafeTensors.Tensor> tensors = SafeTensors.fromArrays(arrays);
         AtomicFiles.writeFolder(folder, dir -> {
             Files.writeString(dir.resolve(CONFIG), model.config().toJson());
-            try (OutputStream out = Files.newOutputStream(dir.resolve(SafeTensors.SINGLE_FILE))) {
-                SafeTensors.write(new java.io.BufferedOutputStream(out, 1 << 20), tensors, Map.of(), false);
+            try (OutputStream out = new java.io.BufferedOutputStream(
+                    Files.newOutputStream(dir.resolve(SafeTensors.SINGLE_FILE)), 1 << 20)) {
+                SafeTensors.write(out, tensors, Map.of(), false);
             }
             if (tokenizerFolder != null) {
                 copyTokenizer(tokenizerFolder, dir);

@@ -183,7 +183,7 @@ public record LlamaConfig(
 
     /** Parses a config object; {@code file} is named in errors. */
     public static LlamaConfig fromJson(JsonObject o, Path file) {
-        Set<String> known = Set.of("model_type", "vocab_size", "hidden_size", "intermediate_size",
+        Set<String> known = Set.of("rope_parameters", "model_type", "vocab_size", "hidden_size", "intermediate_size",
                 "num_hidden_layers", "num_attention_heads", "num_key_value_heads", "head_dim",
                 "max_position_embeddings", "rope_theta", "rms_norm_eps", "tie_word_embeddings", "attention_bias",
                 "bos_token_id", "eos_token_id");
@@ -206,6 +206,16 @@ public record LlamaConfig(
         if (!MODEL_TYPES.contains(type)) {
             throw BadInputException.of(file, "unknown model_type '" + type + "'; valid: llama, qwen2, qwen3");
         }
+        double ropeTheta = number(o, "rope_theta", file, 10_000.0);
+        if (o.has("rope_parameters") && o.get("rope_parameters").isJsonObject()) {
+            // transformers 5 moved rope_theta into rope_parameters; only the plain rotary kind is supported
+            JsonObject rope = o.getAsJsonObject("rope_parameters");
+            String kind = rope.has("rope_type") ? rope.get("rope_type").getAsString() : "default";
+            if (!kind.equals("default")) {
+                throw BadInputException.of(file, "rope_parameters.rope_type=" + kind + " is not supported (only default)");
+            }
+            ropeTheta = number(rope, "rope_theta", file, ropeTheta);
+        }
         int hidden = integer(o, "hidden_size", file, null);
         int heads = integer(o, "num_attention_heads", file, null);
         try {
@@ -218,7 +228,7 @@ public record LlamaConfig(
                     integer(o, "num_key_value_heads", file, heads),
                     integer(o, "head_dim", file, hidden / heads),
                     integer(o, "max_position_embeddings", file, 2048),
-                    number(o, "rope_theta", file, 10_000.0),
+                    ropeTheta,
                     number(o, "rms_norm_eps", file, 1e-6),
                     bool(o, "tie_word_embeddings", file, false),
                     bool(o, "attention_bias", file, false),

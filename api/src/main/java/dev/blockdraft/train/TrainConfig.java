@@ -50,7 +50,7 @@ public record TrainConfig(int steps, int batchSize, int seqLen, int gradAccum, d
 
     /** The demo target on a 2-core CPU (a few minutes). */
     public static TrainConfig smallCpu() {
-        return new TrainConfig(1200, 16, 128, 1, 2e-3, 60, 0.1, 0.01, 1.0, 200, 8, 200, 1234);
+        return new TrainConfig(1000, 12, 128, 1, 2e-3, 50, 0.1, 0.01, 1.0, 200, 8, 200, 1234);
     }
 
     public LrSchedule schedule() {

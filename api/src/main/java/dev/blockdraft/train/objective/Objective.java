@@ -43,4 +43,12 @@ public interface Objective {
     static Objective sum(Objective... parts) {
         return Sum.of(parts);
     }
+
+    /** Running state that must survive a checkpoint (e.g. reach-probability estimates); empty if none. */
+    default java.util.Map<String, double[]> state() {
+        return java.util.Map.of();
+    }
+
+    /** Restores what {@link #state()} returned. */
+    default void restoreState(java.util.Map<String, double[]> state) {}
 }

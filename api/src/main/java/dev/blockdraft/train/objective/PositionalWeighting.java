@@ -38,6 +38,19 @@ public record PositionalWeighting(Schedule schedule) implements StatsObjective {
     }
 
     @Override
+    public java.util.Map<String, double[]> state() {
+        return schedule instanceof ReachProbability r && r.estimate() != null
+                ? java.util.Map.of("reach_estimate", r.estimate()) : java.util.Map.of();
+    }
+
+    @Override
+    public void restoreState(java.util.Map<String, double[]> state) {
+        if (schedule instanceof ReachProbability r && state.containsKey("reach_estimate")) {
+            r.restore(state.get("reach_estimate"));
+        }
+    }
+
+    @Override
     public String name() {
         return "positional_ce";
     }

@@ -64,4 +64,29 @@ final class Sum implements StatsObjective {
     public String toString() {
         return parts.stream().map(Object::toString).collect(Collectors.joining(" + "));
     }
+
+    @Override
+    public java.util.Map<String, double[]> state() {
+        java.util.Map<String, double[]> all = new java.util.LinkedHashMap<>();
+        for (int i = 0; i < parts.size(); i++) {
+            for (java.util.Map.Entry<String, double[]> e : parts.get(i).state().entrySet()) {
+                all.put(i + "." + e.getKey(), e.getValue());
+            }
+        }
+        return all;
+    }
+
+    @Override
+    public void restoreState(java.util.Map<String, double[]> state) {
+        for (int i = 0; i < parts.size(); i++) {
+            java.util.Map<String, double[]> mine = new java.util.LinkedHashMap<>();
+            String prefix = i + ".";
+            for (java.util.Map.Entry<String, double[]> e : state.entrySet()) {
+                if (e.getKey().startsWith(prefix)) {
+                    mine.put(e.getKey().substring(prefix.length()), e.getValue());
+                }
+            }
+            parts.get(i).restoreState(mine);
+        }
+    }
 }

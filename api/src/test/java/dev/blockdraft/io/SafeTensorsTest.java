@@ -1,0 +1,173 @@
+package dev.blockdraft.io;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.google.gson.JsonObject;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class SafeTensorsTest {
+    @TempDir
+    Path dir;
+
+    @Test
+    void fp32RoundTripIsExactAndFp16IsHalfPrecision() throws IOException {
+        float[] values = {0f, -1.5f, 3.14159f, 1e-8f, 65504f, -0.0f};
+        List<SafeTensors.Tensor> tensors = List.of(new SafeTensors.Tensor("a", new long[] {2, 3}, values),
+                new SafeTensors.Tensor("b.weight", new long[] {1}, new float[] {7f}));
+        Path f32 = dir.resolve("f32.safetensors");
+        try (OutputStream out = Files.newOutputStream(f32)) {
+            SafeTensors.write(out, tensors, Map.of("k", "v"), false);
+        }
+        SafeTensors st = SafeTensors.open(f32);
+        assertArrayEquals(values, st.readFloats("a"));
+        assertArrayEquals(new long[] {2, 3}, st.entry("a").shape());
+        assertEquals("F32", st.entry("a").dtype());
+        // header padded to a multiple of 8, as HF's writer does
+        long headerLen = ByteBuffer.wrap(Files.readAllBytes(f32), 0, 8).order(ByteOrder.LITTLE_ENDIAN).getLong();
+        assertEquals(0, headerLen % 8);
+
+        Path f16 = dir.resolve("f16.safetensors");
+        try (OutputStream out = Files.newOutputStream(f16)) {
+            SafeTensors.write(out, tensors, Map.of(), true);
+        }
+        float[] half = SafeTensors.open(f16).readFloats("a");
+        for (int i = 0; i < values.length; i++) {
+            assertEquals(values[i], half[i], Math.abs(values[i]) * 1e-3 + 6e-8, "value " + i);
+        }
+    }
+
+    @Test
+    void bf16WideningIsExactForEveryBitPattern() throws IOException {
+        // every bf16 value except NaNs: widening must reproduce the fp32 whose upper half it is
+        int n = 1 << 16;
+        ByteBuffer data = ByteBuffer.allocate(2 * n).order(ByteOrder.LITTLE_ENDIAN);
+        for (int i = 0; i < n; i++) {
+            data.putShort((short) i);
+        }
+        Path file = writeRaw("bf16.safetensors", "BF16", new long[] {n}, data.array());
+        float[] got = SafeTensors.open(file).readFloats("x");
+        for (int i = 0; i < n; i++) {
+            float expected = Float.intBitsToFloat(i << 16);
+            if (Float.isNaN(expected)) {
+                assertTrue(Float.isNaN(got[i]));
+            } else {
+                assertEquals(Float.floatToRawIntBits(expected), Float.floatToRawIntBits(got[i]), "bits " + i);
+            }
+        }
+    }
+
+    @Test
+    void fp16WideningMatchesIeeeForEveryBitPattern() {
+        for (int i = 0; i < (1 << 16); i++) {
+            float f = HalfFloats.halfToFloat((short) i);
+            if (!Float.isNaN(f)) {
+                assertEquals((short) i, HalfFloats.floatToHalf(f), "half bits " + Integer.toHexString(i));
+            }
+        }
+        assertEquals(1.0f, HalfFloats.halfToFloat((short) 0x3c00));
+        assertEquals(-2.0f, HalfFloats.halfToFloat((short) 0xc000));
+        assertEquals(5.9604645e-8f, HalfFloats.halfToFloat((short) 0x0001)); // smallest subnormal
+        assertEquals(65504f, HalfFloats.halfToFloat((short) 0x7bff));
+    }
+
+    @Test
+    void truncatedFileIsAClearError() throws IOException {
+        Path file = dir.resolve("t.safetensors");
+        try (OutputStream out = Files.newOutputStream(file)) {
+            SafeTensors.write(out, List.of(new SafeTensors.Tensor("w", new long[] {4}, new float[] {1, 2, 3, 4})), Map.of(), false);
+        }
+        byte[] all = Files.readAllBytes(file);
+        Files.write(file, java.util.Arrays.copyOf(all, all.length - 4));
+        BadInputException e = assertThrows(BadInputException.class, () -> SafeTensors.open(file));
+        assertTrue(e.getMessage().contains(file.toString()) && e.getMessage().contains("truncated"), e.getMessage());
+
+        Files.write(file, new byte[] {1, 2, 3});
+        e = assertThrows(BadInputException.class, () -> SafeTensors.open(file));
+        assertTrue(e.getMessage().contains("truncated"), e.getMessage());
+    }
+
+    @Test
+    void wrongByteCountAndUnknownDtypeAreClearErrors() throws IOException {
+        Path wrong = writeRaw("w.safetensors", "F32", new long[] {3}, new byte[8]);
+        BadInputException e = assertThrows(BadInputException.class, () -> SafeTensors.open(wrong));
+        assertTrue(e.getMessage().contains("needs 12 bytes but has 8"), e.getMessage());
+        Path odd = writeRaw("o.safetensors", "F8_E4M3", new long[] {2}, new byte[2]);
+        e = assertThrows(BadInputException.class, () -> SafeTensors.open(odd));
+        assertTrue(e.getMessage().contains("unsupported dtype F8_E4M3"), e.getMessage());
+    }
+
+    @Test
+    void shardedCheckpointReadsThroughTheIndex() throws IOException {
+        Path a = dir.resolve("model-00001-of-00002.safetensors");
+        Path b = dir.resolve("model-00002-of-00002.safetensors");
+        try (OutputStream out = Files.newOutputStream(a)) {
+            SafeTensors.write(out, List.of(new SafeTensors.Tensor("x", new long[] {2}, new float[] {1, 2})), Map.of(), false);
+        }
+        try (OutputStream out = Files.newOutputStream(b)) {
+            SafeTensors.write(out, List.of(new SafeTensors.Tensor("y", new long[] {1}, new float[] {9})), Map.of(), false);
+        }
+        Files.writeString(dir.resolve(SafeTensors.INDEX_FILE), "{\"metadata\":{},\"weight_map\":{\"x\":\"" + a.getFileName()
+                + "\",\"y\":\"" + b.getFileName() + "\"}}");
+        SafeTensors st = SafeTensors.openFolder(dir);
+        assertArrayEquals(new float[] {1, 2}, st.readFloats("x"));
+        assertArrayEquals(new float[] {9}, st.readFloats("y"));
+
+        Files.writeString(dir.resolve(SafeTensors.INDEX_FILE), "{\"weight_map\":{\"z\":\"" + a.getFileName() + "\"}}");
+        BadInputException e = assertThrows(BadInputException.class, () -> SafeTensors.openFolder(dir));
+        assertTrue(e.getMessage().contains("'z'"), e.getMessage());
+    }
+
+    @Test
+    void atomicFolderWriteKeepsTheOldFolderWhenTheWriterFails() throws IOException {
+        Path target = dir.resolve("ckpt");
+        AtomicFiles.writeFolder(target, d -> Files.writeString(d.resolve("weights"), "good"));
+        assertThrows(RuntimeException.class, () -> AtomicFiles.writeFolder(target, d -> {
+            Files.writeString(d.resolve("weights"), "half");
+            throw new IOException("simulated crash mid-save");
+        }));
+        assertEquals("good", Files.readString(target.resolve("weights")));
+        try (var listing = Files.list(dir)) {
+            assertEquals(List.of(target), listing.toList(), "no temporary folders left behind");
+        }
+        AtomicFiles.writeFolder(target, d -> Files.writeString(d.resolve("weights"), "newer"));
+        assertEquals("newer", Files.readString(target.resolve("weights")));
+    }
+
+    private Path writeRaw(String name, String dtype, long[] shape, byte[] data) throws IOException {
+        JsonObject header = new JsonObject();
+        JsonObject t = new JsonObject();
+        t.addProperty("dtype", dtype);
+        com.google.gson.JsonArray s = new com.google.gson.JsonArray();
+        for (long d : shape) {
+            s.add(d);
+        }
+        t.add("shape", s);
+        com.google.gson.JsonArray off = new com.google.gson.JsonArray();
+        off.add(0);
+        off.add(data.length);
+        t.add("data_offsets", off);
+        header.add("x", t);
+        byte[] h = header.toString().getBytes(StandardCharsets.UTF_8);
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        out.write(ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putLong(h.length).array());
+        out.write(h);
+        out.write(data);
+        Path file = dir.resolve(name);
+        Files.write(file, out.toByteArray());
+        return file;
+    }
+}
