@@ -19,10 +19,16 @@ public class BadInputException extends RuntimeException {
 
     /** {@code "<file>: <problem>"}. */
     public static BadInputException of(Path file, String problem) {
-        return new BadInputException(file + ": " + problem);
+        return new BadInputException(file + ": " + firstLine(problem));
     }
 
     public static BadInputException of(Path file, String problem, Throwable cause) {
-        return new BadInputException(file + ": " + problem, cause);
+        return new BadInputException(file + ": " + firstLine(problem), cause);
+    }
+
+    /** Library messages (Gson's) can run over several lines; a user error stays on one. */
+    private static String firstLine(String text) {
+        int nl = text.indexOf('\n');
+        return nl < 0 ? text : text.substring(0, nl).trim();
     }
 }
