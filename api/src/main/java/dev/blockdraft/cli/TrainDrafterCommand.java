@@ -63,7 +63,7 @@ final class TrainDrafterCommand implements Callable<Integer> {
             Path dataDir = regenerated != null ? regenerated : targetDir.resolve("regenerated");
             RegeneratedData rd = java.nio.file.Files.exists(dataDir.resolve(RegeneratedData.MANIFEST))
                     ? RegeneratedData.load(dataDir)
-                    : RegenerateCommand.regenerate(target, data.resolve(), dataDir, 600, 48,
+                    : dev.blockdraft.Workflows.regenerate(target, data.resolve(), dataDir, 600, 48,
                             new dev.blockdraft.train.Regenerator.Settings(128, 32, 0, 1, 192), 1234);
             DrafterConfig dc = DrafterConfig.forTarget(target.config(), targetDir.getFileName().toString(), blockSize,
                     target.tokenizer().maskId());
