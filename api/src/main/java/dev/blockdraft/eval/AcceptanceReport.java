@@ -475,16 +475,16 @@ public final class AcceptanceReport implements Displayable {
         for (int row = 0; row < t.rowCount(); row++) {
             List<String> cells = new ArrayList<>();
             cells.add(t.stringColumn(BENCHMARK).get(row));
-            cells.add(TextTable.fixed(t.doubleColumn(TAU).get(row), 3));
+            cells.add(TextTable.fixed(t.doubleColumn(TAU).getDouble(row), 3));
             for (int k = 1; k < blockSize; k++) {
                 cells.add(TextTable.fixed(t.doubleColumn(slotColumn(k)).get(row), 3));
             }
-            cells.add(TextTable.fixed(t.doubleColumn(OFFLINE_TAU).get(row), 3));
+            cells.add(TextTable.fixed(t.doubleColumn(OFFLINE_TAU).getDouble(row), 3));
             cells.add(t.longColumn(TOKENS).isMissing(row) ? "" : Long.toString(t.longColumn(TOKENS).get(row)));
-            cells.add(TextTable.fixed(t.doubleColumn(TPS_SPEC).get(row), 1));
+            cells.add(TextTable.fixed(t.doubleColumn(TPS_SPEC).getDouble(row), 1));
             if (baseline) {
-                cells.add(TextTable.fixed(t.doubleColumn(TPS_PLAIN).get(row), 1));
-                cells.add(TextTable.fixed(t.doubleColumn(SPEEDUP).get(row), 2) + "×");
+                cells.add(TextTable.fixed(t.doubleColumn(TPS_PLAIN).getDouble(row), 1));
+                cells.add(TextTable.fixed(t.doubleColumn(SPEEDUP).getDouble(row), 2) + "×");
                 cells.add(t.intColumn(MISMATCHES).isMissing(row) ? "" : Integer.toString(t.intColumn(MISMATCHES).get(row)));
             }
             text.row(cells);

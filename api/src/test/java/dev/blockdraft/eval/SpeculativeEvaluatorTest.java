@@ -26,6 +26,7 @@ import java.util.stream.IntStream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
+@org.junit.jupiter.api.extension.ExtendWith(OneTorchThread.class)
 class SpeculativeEvaluatorTest {
 
     static BenchmarkPrompt prompt(String id, String... turns) {
