@@ -477,7 +477,7 @@ public final class AcceptanceReport implements Displayable {
             cells.add(t.stringColumn(BENCHMARK).get(row));
             cells.add(TextTable.fixed(t.doubleColumn(TAU).getDouble(row), 3));
             for (int k = 1; k < blockSize; k++) {
-                cells.add(TextTable.fixed(t.doubleColumn(slotColumn(k)).get(row), 3));
+                cells.add(TextTable.fixed(t.doubleColumn(slotColumn(k)).getDouble(row), 3));
             }
             cells.add(TextTable.fixed(t.doubleColumn(OFFLINE_TAU).getDouble(row), 3));
             cells.add(t.longColumn(TOKENS).isMissing(row) ? "" : Long.toString(t.longColumn(TOKENS).get(row)));
