@@ -4,7 +4,10 @@ nbclient applies display updates in place, so the saved notebook only shows the 
 record (display id, and the text/plain of each update) goes into the notebook metadata under
 "blockdraft_test" so the Java test can assert that live updates really were sent.
 
-usage: run_notebook.py INPUT.ipynb OUTPUT.ipynb KERNEL_NAME
+With WORKING_DIR the kernel starts there (Jupyter's default is the notebook's folder), and
+TIMEOUT sets the per-cell limit in seconds (default 180).
+
+usage: run_notebook.py INPUT.ipynb OUTPUT.ipynb KERNEL_NAME [WORKING_DIR [TIMEOUT]]
 """
 import sys
 
@@ -12,10 +15,11 @@ import nbformat
 from nbclient import NotebookClient
 
 
-def main(source, target, kernel_name):
+def main(source, target, kernel_name, working_dir=None, timeout="180"):
     notebook = nbformat.read(source, as_version=4)
-    client = NotebookClient(notebook, kernel_name=kernel_name, timeout=180, startup_timeout=120,
-                            allow_errors=False)
+    resources = {"metadata": {"path": working_dir}} if working_dir else {}
+    client = NotebookClient(notebook, kernel_name=kernel_name, timeout=int(timeout), startup_timeout=120,
+                            allow_errors=False, resources=resources)
     updates = []
     apply_update = client._update_display_id
 
@@ -34,4 +38,4 @@ def main(source, target, kernel_name):
 
 
 if __name__ == "__main__":
-    main(*sys.argv[1:4])
+    main(*sys.argv[1:6])

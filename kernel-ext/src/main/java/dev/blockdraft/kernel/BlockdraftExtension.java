@@ -30,6 +30,7 @@ public final class BlockdraftExtension implements Extension {
             "import dev.blockdraft.report.*;",
             "import dev.blockdraft.kernel.Notebook;",
             "import dev.blockdraft.train.*;",
+            "import dev.blockdraft.train.objective.*;",
             "import dev.blockdraft.eval.*;",
             "import dev.blockdraft.draft.*;",
             "import dev.blockdraft.lm.*;",
