@@ -4,7 +4,6 @@ import com.google.gson.JsonArray;
 import com.google.gson.JsonElement;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
-import dev.blockdraft.kernel.KernelInstaller;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.MethodOrderer;
 import org.junit.jupiter.api.Order;
@@ -17,18 +16,19 @@ import javax.imageio.ImageIO;
 import java.awt.image.BufferedImage;
 import java.io.File;
 import java.io.IOException;
-import java.io.InputStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
-import java.util.Optional;
-import java.util.concurrent.TimeUnit;
 
 import static org.junit.jupiter.api.Assertions.*;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
+import static dev.blockdraft.notebook.Jupyter.countOccurrences;
+import static dev.blockdraft.notebook.Jupyter.countPixelsNear;
+import static dev.blockdraft.notebook.Jupyter.joined;
+import static dev.blockdraft.notebook.Jupyter.outputs;
+import static dev.blockdraft.notebook.Jupyter.tags;
+import static dev.blockdraft.notebook.Jupyter.text;
 
 /**
  * End to end: installs the blockdraft kernel into a temporary prefix, runs a notebook with
@@ -42,36 +42,19 @@ class NotebookExecutionTest {
     private static final String KERNEL_NAME = "blockdraft-test";
     private static final String PLOTLY_MIME = "application/vnd.plotly.v1+json";
 
-    private Path work;
-
-    private String python;
-    private String chromium;
+    private Jupyter jupyter;
     private Path prefix;
     private JsonObject executed;
     private Path executedFile;
 
     @BeforeAll
     void installKernelAndRunNotebook(@TempDir Path temp) throws Exception {
-        work = temp;
-        python = findPython().orElse(null);
-        assumeTrue(python != null, "no python3 with nbclient and nbconvert: run bin/setup-jupyter");
-        chromium = findOnPath("chromium").orElse(null);
-
-        prefix = work.resolve("prefix");
-        // The test JVM's classpath holds api, kernel-ext and all their dependencies: exactly what the kernel needs.
-        String classpath = System.getProperty("surefire.test.class.path", System.getProperty("java.class.path"));
-        KernelInstaller.install(KernelInstaller.plan(Optional.of(prefix), KERNEL_NAME, classpath, Map.of()));
-
-        Path notebook = work.resolve("smoke.ipynb");
-        try (InputStream in = getClass().getResourceAsStream("/notebooks/smoke.ipynb")) {
-            Files.copy(in, notebook);
-        }
-        Path runner = work.resolve("run_notebook.py");
-        try (InputStream in = getClass().getResourceAsStream("/notebooks/run_notebook.py")) {
-            Files.copy(in, runner);
-        }
-        executedFile = work.resolve("executed.ipynb");
-        run(List.of(python, runner.toString(), notebook.toString(), executedFile.toString(), KERNEL_NAME), 300);
+        jupyter = Jupyter.find(temp, KERNEL_NAME);
+        assumeTrue(jupyter.python != null, "no python3 with nbclient and nbconvert: run bin/setup-jupyter");
+        prefix = jupyter.prefix;
+        jupyter.installKernel();
+        executedFile = temp.resolve("executed.ipynb");
+        jupyter.execute(jupyter.resource("/notebooks/smoke.ipynb"), executedFile, null, 180, 300);
         executed = JsonParser.parseString(Files.readString(executedFile)).getAsJsonObject();
     }
 
@@ -176,17 +159,14 @@ class NotebookExecutionTest {
     @Test
     @Order(8)
     void exportedHtmlRendersTheFigureInChromium() throws Exception {
-        assumeTrue(chromium != null, "no chromium on PATH: run bin/setup-jupyter");
-        Path htmlDir = work.resolve("html");
-        run(List.of(python, "-m", "nbconvert", "--to", "html", executedFile.toString(),
-                "--output-dir", htmlDir.toString()), 120);
-        Path html = htmlDir.resolve("executed.html");
+        assumeTrue(jupyter.chromium != null, "no chromium on PATH: run bin/setup-jupyter");
+        Path html = jupyter.exportHtml(executedFile, "html");
         String exported = Files.readString(html);
         assertEquals(1, exported.split("data-blockdraft-plotly=\"", -1).length - 1, "plotly.js inlined once");
 
-        Path png = work.resolve("screenshot.png");
-        run(chromiumCommand("--screenshot=" + png, "--window-size=1200,1600", html), 120);
-        String dom = run(chromiumCommand("--dump-dom", html), 120);
+        Path png = jupyter.work.resolve("screenshot.png");
+        jupyter.run(jupyter.chromiumCommand("--screenshot=" + png, "--window-size=1200,1600", html), 120);
+        String dom = jupyter.run(jupyter.chromiumCommand("--dump-dom", html), 120);
         assertTrue(dom.contains("plot-container"), "plotly drew no figure");
         assertTrue(countOccurrences(dom, "class=\"main-svg\"") >= 4, "both figures have svg layers");
 
@@ -202,136 +182,15 @@ class NotebookExecutionTest {
 
     // ---- helpers ----
 
-    private List<String> chromiumCommand(String action, String size, Path html) {
-        List<String> command = new ArrayList<>(chromiumCommand(action, html));
-        command.add(command.size() - 1, size);
-        return command;
-    }
-
-    private List<String> chromiumCommand(String action, Path html) {
-        return List.of(chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                "--disable-component-update", "--disable-sync", "--no-first-run",
-                "--user-data-dir=" + work.resolve("chromium-profile"),
-                // Lets plotly's deferred drawing finish before the snapshot without sleeping in real time.
-                "--virtual-time-budget=10000", action, html.toUri().toString());
-    }
-
-    private static int countPixelsNear(BufferedImage image, int r, int g, int b, int tolerance) {
-        int count = 0;
-        for (int y = 0; y < image.getHeight(); y++) {
-            for (int x = 0; x < image.getWidth(); x++) {
-                int rgb = image.getRGB(x, y);
-                if (Math.abs(((rgb >> 16) & 0xff) - r) <= tolerance && Math.abs(((rgb >> 8) & 0xff) - g) <= tolerance
-                        && Math.abs((rgb & 0xff) - b) <= tolerance) {
-                    count++;
-                }
-            }
-        }
-        return count;
-    }
-
-    private static int countOccurrences(String text, String needle) {
-        return text.split(java.util.regex.Pattern.quote(needle), -1).length - 1;
-    }
-
     private JsonArray cells() {
         return executed.getAsJsonArray("cells");
     }
 
     private JsonObject cell(String id) {
-        for (JsonElement cell : cells()) {
-            if (cell.getAsJsonObject().get("id").getAsString().equals(id)) {
-                return cell.getAsJsonObject();
-            }
-        }
-        throw new AssertionError("no cell " + id);
-    }
-
-    private static JsonArray outputs(JsonObject cell) {
-        return cell.getAsJsonArray("outputs");
-    }
-
-    private static List<String> tags(JsonObject cell) {
-        List<String> tags = new ArrayList<>();
-        JsonObject metadata = cell.getAsJsonObject("metadata");
-        if (metadata != null && metadata.has("tags")) {
-            metadata.getAsJsonArray("tags").forEach(t -> tags.add(t.getAsString()));
-        }
-        return tags;
+        return Jupyter.cell(executed, id);
     }
 
     private JsonObject result(String cellId) {
-        for (JsonElement output : outputs(cell(cellId))) {
-            if (output.getAsJsonObject().get("output_type").getAsString().equals("execute_result")) {
-                return output.getAsJsonObject();
-            }
-        }
-        throw new AssertionError("no execute_result in " + cellId + ": " + outputs(cell(cellId)));
-    }
-
-    private static String text(JsonObject output, String mime) {
-        return joined(output.getAsJsonObject("data").get(mime));
-    }
-
-    /** nbformat stores multi-line strings as arrays of lines. */
-    private static String joined(JsonElement text) {
-        if (text.isJsonArray()) {
-            StringBuilder joined = new StringBuilder();
-            text.getAsJsonArray().forEach(line -> joined.append(line.getAsString()));
-            return joined.toString();
-        }
-        return text.getAsString();
-    }
-
-    private String run(List<String> command, int timeoutSeconds) throws IOException, InterruptedException {
-        ProcessBuilder builder = new ProcessBuilder(command).directory(work.toFile());
-        Map<String, String> env = builder.environment();
-        env.put("JUPYTER_PATH", prefix.resolve("share/jupyter").toString());
-        // Keep Jupyter's runtime and data files inside the temporary folder.
-        env.put("JUPYTER_DATA_DIR", work.resolve("jupyter-data").toString());
-        env.put("JUPYTER_RUNTIME_DIR", work.resolve("jupyter-runtime").toString());
-        env.put("JUPYTER_PLATFORM_DIRS", "1");
-        Path log = Files.createTempFile(work, "process", ".log");
-        Path stdout = Files.createTempFile(work, "process", ".out");
-        builder.redirectError(log.toFile()).redirectOutput(stdout.toFile());
-        Process process = builder.start();
-        if (!process.waitFor(timeoutSeconds, TimeUnit.SECONDS)) {
-            process.destroyForcibly();
-            fail("timed out after " + timeoutSeconds + " s: " + command.get(0) + "\n" + tail(log));
-        }
-        assertEquals(0, process.exitValue(), "failed: " + command.get(0) + " " + command.get(1) + "\n" + tail(log));
-        return Files.readString(stdout, StandardCharsets.UTF_8);
-    }
-
-    private static String tail(Path log) throws IOException {
-        String text = Files.readString(log);
-        return text.length() > 4000 ? text.substring(text.length() - 4000) : text;
-    }
-
-    private static Optional<String> findPython() throws InterruptedException {
-        // Debian's python has the apt-installed nbclient; a pyenv or venv python first on PATH may not.
-        for (String candidate : List.of("/usr/bin/python3", "python3")) {
-            try {
-                Process check = new ProcessBuilder(candidate, "-c", "import nbclient, nbconvert, nbformat")
-                        .redirectErrorStream(true).start();
-                check.getInputStream().readAllBytes();
-                if (check.waitFor(60, TimeUnit.SECONDS) && check.exitValue() == 0) {
-                    return Optional.of(candidate);
-                }
-            } catch (IOException notInstalled) {
-                // try the next one
-            }
-        }
-        return Optional.empty();
-    }
-
-    private static Optional<String> findOnPath(String program) {
-        for (String dir : System.getenv().getOrDefault("PATH", "").split(File.pathSeparator)) {
-            Path candidate = Path.of(dir, program);
-            if (Files.isExecutable(candidate)) {
-                return Optional.of(candidate.toString());
-            }
-        }
-        return Optional.empty();
+        return Jupyter.result(executed, cellId);
     }
 }
