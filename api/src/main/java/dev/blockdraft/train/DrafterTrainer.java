@@ -125,10 +125,17 @@ public final class DrafterTrainer {
      */
     static NDArray slotLogits(Drafter drafter, BlockSampler.Batch.OnDevice d, BlockSampler.Batch batch) {
         LlamaModel target = drafter.target();
-        NDArray features;
-        // the target is frozen: its parameters do not require gradients, so no graph is kept for it
-        LlamaModel.Output out = target.forward(d.ids(), drafter.config().featureLayers(), LlamaModel.Logits.NONE);
-        features = Drafter.concatFeatures(out.hidden()).stopGradient(); // (S, L, F)
+        NDManager stepScope = d.ids().getManager();
+        NDArray features; // (S, L, F)
+        // The frozen target's activations are needed only until its features exist: computing them in a
+        // sub-scope frees every layer's attention tensors before the drafter's forward and backward.
+        try (NDManager targetScope = stepScope.newSubManager()) {
+            NDArray ids = d.ids().get(":"); // a view, moved into the sub-scope so results land there
+            ids.attach(targetScope);
+            LlamaModel.Output out = target.forward(ids, drafter.config().featureLayers(), LlamaModel.Logits.NONE);
+            features = Drafter.concatFeatures(out.hidden()).stopGradient();
+            features.attach(stepScope);
+        }
         NDArray context = drafter.contextStates(features); // (S, L, C)
         NDArray hidden = drafter.forward(d.blockIds(), d.blockPositions(), context, d.contextPositions(), d.mask()); // (S, Q, C)
         int b = batch.blockSize();

@@ -1,0 +1,748 @@
+package dev.blockdraft.cli;
+
+import ai.djl.Device;
+import ai.djl.engine.Engine;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.Shape;
+import ai.djl.training.GradientCollector;
+import ai.djl.util.cuda.CudaUtils;
+import com.google.gson.Gson;
+import com.google.gson.GsonBuilder;
+import dev.blockdraft.draft.Drafter;
+import dev.blockdraft.draft.DrafterCheckpoint;
+import dev.blockdraft.draft.DrafterConfig;
+import dev.blockdraft.lm.Generator;
+import dev.blockdraft.lm.LlamaConfig;
+import dev.blockdraft.lm.LlamaModel;
+import dev.blockdraft.lm.Sampler;
+import dev.blockdraft.lm.Target;
+import dev.blockdraft.spec.SpeculativeDecoder;
+import dev.blockdraft.train.AdamW;
+import dev.blockdraft.train.BlockSampler;
+import dev.blockdraft.train.RegeneratedData;
+import dev.blockdraft.train.TargetTrainer;
+import dev.blockdraft.train.objective.DraftBatch;
+import dev.blockdraft.train.objective.Objective;
+import dev.blockdraft.train.objective.ObjectiveValue;
+import dev.blockdraft.train.objective.Objectives;
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.SplittableRandom;
+import java.util.concurrent.Callable;
+import java.util.concurrent.TimeUnit;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+/**
+ * {@code blockdraft bench}: throughput benchmarks on random models.
+ *
+ * <ul>
+ *   <li>{@code bench train} times the drafter-training step exactly as {@code DrafterTrainer} runs
+ *       it (frozen target forward for features, drafter over all blocks, B−1 slot logits through
+ *       the target's head, objective, backward, global-norm clip, AdamW) at the shapes of
+ *       {@code benchmarks/pytorch_reference.py} (same defaults, same tokens/s and FLOP
+ *       definitions), then a target-training step ({@code TargetTrainer.windowLoss}, backward,
+ *       AdamW).</li>
+ *   <li>{@code bench decode} compares plain greedy decoding with speculative decoding (tokens/s,
+ *       τ, speedup, token mismatches) on random or real models.</li>
+ * </ul>
+ *
+ * <p>Runs through {@code Main} once registered there, or on its own:
+ * {@code java -cp … dev.blockdraft.cli.BenchCommand train --device gpu}. Results: a small table on
+ * stdout and one JSON line (prefixed {@code BENCH_JSON }) for scripts.
+ */
+@Command(name = "bench", mixinStandardHelpOptions = true,
+        description = "Benchmarks: drafter/target training step throughput and speculative decoding speed.",
+        subcommands = {BenchCommand.Train.class, BenchCommand.Decode.class})
+public final class BenchCommand implements Callable<Integer> {
+
+    @Override
+    public Integer call() {
+        CommandLine.usage(this, System.err);
+        return 2;
+    }
+
+    /** Standalone entry point, for use before (or without) registration in {@link Main}. */
+    public static void main(String[] args) {
+        System.setProperty("ai.djl.offline", System.getProperty("ai.djl.offline", "true"));
+        CommandLine cli = new CommandLine(new BenchCommand());
+        cli.setExecutionExceptionHandler((ex, cmd, parsed) -> {
+            if (ex instanceof IllegalArgumentException) {
+                cmd.getErr().println("blockdraft bench " + cmd.getCommandName() + ": " + ex.getMessage());
+                return 2;
+            }
+            throw ex;
+        });
+        System.exit(cli.execute(args));
+    }
+
+    // ---- shapes ---------------------------------------------------------------------------------
+
+    /** Model and batch shapes; null options take the preset's value. */
+    static final class Shapes {
+        @Option(names = "--preset", defaultValue = "default", paramLabel = "default|cpu",
+                description = "default = pytorch_reference.py's shapes (GPU); cpu = small, for a CPU smoke test")
+        String preset;
+
+        @Option(names = "--Lt", description = "target layers") Integer lt;
+        @Option(names = "--C", description = "hidden size") Integer c;
+        @Option(names = "--H", description = "attention heads") Integer h;
+        @Option(names = "--G", description = "kv heads") Integer g;
+        @Option(names = "--I", description = "MLP width") Integer i;
+        @Option(names = "--V", description = "vocabulary (mask id = V-1)") Integer v;
+        @Option(names = "--Ld", description = "drafter layers") Integer ld;
+        @Option(names = "--B", description = "block size (anchor + B-1 slots)") Integer b;
+        @Option(names = "--feature-layers", split = ",", description = "target layers feeding the drafter") int[] features;
+        @Option(names = "--S", description = "sequences per step") Integer s;
+        @Option(names = "--L", description = "sequence length") Integer l;
+        @Option(names = "--m", description = "blocks (anchors) per sequence") Integer m;
+
+        Resolved resolve() {
+            Resolved d = switch (preset) {
+                case "default" -> new Resolved(12, 768, 12, 4, 2048, 4096, 2, 16, new int[] {1, 6, 11}, 8, 1024, 32);
+                case "cpu" -> new Resolved(4, 64, 4, 2, 192, 512, 1, 8, new int[] {1, 2, 3}, 2, 128, 8);
+                default -> throw new IllegalArgumentException("--preset " + preset + ": expected default or cpu");
+            };
+            Resolved r = new Resolved(or(lt, d.lt), or(c, d.c), or(h, d.h), or(g, d.g), or(i, d.i), or(v, d.v), or(ld, d.ld),
+                    or(b, d.b), features != null ? features : d.features, or(s, d.s), or(l, d.l), or(m, d.m));
+            if (r.c % r.h != 0 || r.h % r.g != 0 || (r.c / r.h) % 2 != 0) {
+                throw new IllegalArgumentException("need H | C, G | H and an even head dim");
+            }
+            if (r.l <= r.b + 1) {
+                throw new IllegalArgumentException("need L > B + 1");
+            }
+            return r;
+        }
+
+        private static int or(Integer x, int d) {
+            return x == null ? d : x;
+        }
+    }
+
+    record Resolved(int lt, int c, int h, int g, int i, int v, int ld, int b, int[] features, int s, int l, int m) {
+        LlamaConfig target(int context) {
+            return LlamaConfig.llama(v, c, i, lt, h, g, context); // tied embeddings, RoPE 10000, eps 1e-6
+        }
+
+        DrafterConfig drafter(LlamaConfig target) {
+            return new DrafterConfig(target, "random", b, features, ld, h, g, i, v - 1, 1);
+        }
+
+        int lastFeature() {
+            return Arrays.stream(features).max().orElseThrow();
+        }
+
+        Map<String, Object> asMap() {
+            Map<String, Object> o = new LinkedHashMap<>();
+            o.put("Lt", lt);
+            o.put("C", c);
+            o.put("H", h);
+            o.put("G", g);
+            o.put("I", i);
+            o.put("V", v);
+            o.put("Ld", ld);
+            o.put("B", b);
+            o.put("feature_layers", features);
+            o.put("S", s);
+            o.put("L", l);
+            o.put("m", m);
+            o.put("Q", m * b);
+            o.put("mask_id", v - 1);
+            o.put("target_layers_run", lt);
+            return o;
+        }
+
+        /**
+         * Model FLOPs of one drafter-training step, exactly {@code flop_count} of
+         * pytorch_reference.py (with Lt' = max(feature layers)+1; blockdraft runs all Lt target
+         * layers, which is the same with the defaults): {target forward, drafter training}.
+         */
+        double[] drafterStepFlops() {
+            double d = (double) c / h;
+            double lt1 = lastFeature() + 1, n = features.length, q = (double) m * b;
+            double ntl = 2.0 * c * h * d + 2.0 * c * g * d + 3.0 * c * i;
+            double nkv = 2.0 * c * g * d;
+            double tgt = 2 * lt1 * ntl * s * l + lt1 * 2 * s * h * d * (double) l * l;
+            double dr = 6 * ld * ntl * s * q + 6 * ld * nkv * s * l + 4 * n * c * (double) c * s * l
+                    + 4.0 * v * c * s * m * (b - 1) + 3.0 * ld * 4 * s * h * d * q * (l + q);
+            return new double[] {tgt, dr};
+        }
+
+        /**
+         * Model FLOPs of one target-training step over (s, l) tokens: 6·Lt·N_tl·s·l (all layer
+         * matmuls, forward + both gradients) + Lt·6·s·H·D·l² (causal attention = half of dense, fwd
+         * + bwd) + 6·V·C·s·l (tied LM head, trainable).
+         */
+        double targetStepFlops(int ts, int tl) {
+            double d = (double) c / h;
+            double ntl = 2.0 * c * h * d + 2.0 * c * g * d + 3.0 * c * i;
+            return 6.0 * lt * ntl * ts * tl + lt * 6.0 * ts * h * d * (double) tl * tl + 6.0 * v * c * ts * tl;
+        }
+    }
+
+    // ---- bench train ----------------------------------------------------------------------------
+
+    @Command(name = "train", mixinStandardHelpOptions = true,
+            description = "Time the drafter-training step (as DrafterTrainer) and a target-training step on random models.")
+    static final class Train implements Callable<Integer> {
+        @Mixin
+        Shapes shapes;
+
+        @Mixin
+        Options.Hardware hardware;
+
+        @Option(names = "--warmup", defaultValue = "5", description = "untimed steps first (default: ${DEFAULT-VALUE})")
+        int warmup;
+
+        @Option(names = "--steps", defaultValue = "20", description = "timed steps (default: ${DEFAULT-VALUE})")
+        int steps;
+
+        @Option(names = "--objective", defaultValue = "uniform", description = "objective spec (default: ${DEFAULT-VALUE})")
+        String objectiveSpec;
+
+        @Option(names = "--lr", defaultValue = "3e-4") double lr;
+        @Option(names = "--weight-decay", defaultValue = "0.01") double weightDecay;
+        @Option(names = "--clip", defaultValue = "1.0") double clipNorm;
+        @Option(names = "--seed", defaultValue = "0") long seed;
+
+        @Option(names = "--profile-steps", defaultValue = "5",
+                description = "extra steps timed phase by phase with a device sync between phases (0 = none)")
+        int profileSteps;
+
+        @Option(names = "--target-steps", defaultValue = "10",
+                description = "timed target-training steps after the drafter benchmark (0 = skip; 3 warm-up first)")
+        int targetSteps;
+
+        @Option(names = "--target-S", description = "target-training sequences per step (default: --S)") Integer targetS;
+        @Option(names = "--target-L", description = "target-training tokens per sequence (default: --L)") Integer targetL;
+
+        @Option(names = "--json", paramLabel = "FILE", description = "also write the JSON result here")
+        Path json;
+
+        @Override
+        public Integer call() throws IOException {
+            Resolved r = shapes.resolve();
+            Device device = hardware.resolve();
+            int ts = targetS == null ? r.s : targetS, tl = targetL == null ? r.l : targetL;
+            Engine.getInstance().setRandomSeed((int) seed);
+            Memory mem = new Memory(device);
+            mem.baseline();
+            LlamaConfig tc = r.target(Math.max(r.l + r.b, tl));
+            Map<String, Object> out = new LinkedHashMap<>();
+            out.put("command", "bench train");
+            out.put("device", device.toString());
+            out.put("gpu", gpuName(device));
+            out.put("dtype", "fp32");
+            out.put("tf32_override", "1".equals(System.getenv("TORCH_ALLOW_TF32_CUBLAS_OVERRIDE")));
+            out.put("engine", Engine.getInstance().getEngineName() + " " + Engine.getInstance().getVersion());
+            out.put("shapes", r.asMap());
+            try (LlamaModel target = LlamaModel.initialize(tc, device, seed);
+                    Drafter drafter = Drafter.initialize(r.drafter(tc), target, seed + 1)) {
+                out.put("params", Map.of("target", target.parameters().parameterCount(),
+                        "drafter_trainable", drafter.parameters().parameterCount()));
+                out.put("drafter_step", drafterBench(r, target, drafter, mem));
+                if (targetSteps > 0) {
+                    out.put("target_step", targetBench(r, target, ts, tl));
+                }
+            }
+            printTable(out);
+            Gson gson = new GsonBuilder().serializeSpecialFloatingPointValues().create();
+            String line = gson.toJson(out);
+            System.out.println("BENCH_JSON " + line);
+            if (json != null) {
+                Files.writeString(json, line + "\n", StandardCharsets.UTF_8);
+            }
+            return 0;
+        }
+
+        private Map<String, Object> drafterBench(Resolved r, LlamaModel target, Drafter drafter, Memory mem) {
+            Objective objective = Objectives.parse(objectiveSpec);
+            BlockSampler sampler = new BlockSampler(r.b, r.m, r.l, r.v - 1, 0);
+            SplittableRandom rng = new SplittableRandom(seed);
+            // 4 pre-made host batches, cycled (as the reference's 4 device batches); sampling is timed apart
+            List<RegeneratedData.Sequence> seqs = new ArrayList<>();
+            for (int k = 0; k < 4 * r.s; k++) {
+                int[] ids = new int[r.l];
+                for (int j = 0; j < r.l; j++) {
+                    ids[j] = rng.nextInt(r.v - 1); // V-1 is the mask id
+                }
+                seqs.add(new RegeneratedData.Sequence(ids, 1)); // the whole sequence is "response"
+            }
+            List<BlockSampler.Batch> batches = new ArrayList<>();
+            double[] sampleMs = new double[4];
+            for (int k = 0; k < 4; k++) {
+                long t0 = System.nanoTime();
+                batches.add(sampler.sample(seqs.subList(k * r.s, (k + 1) * r.s), r.s, rng.split()));
+                sampleMs[k] = (System.nanoTime() - t0) / 1e6;
+            }
+            List<Double> times = new ArrayList<>();
+            List<Double> losses = new ArrayList<>();
+            Map<String, Double> phases = new LinkedHashMap<>();
+            long tAll = System.nanoTime();
+            try (AdamW optimizer = AdamW.standard(drafter.parameters().manager(), weightDecay)) {
+                drafter.parameters().requireGradients(true);
+                int total = warmup + steps + profileSteps;
+                for (int step = 0; step < total; step++) {
+                    BlockSampler.Batch batch = batches.get(step % batches.size());
+                    boolean profiling = step >= warmup + steps;
+                    Phases ph = profiling ? new Phases(drafter.parameters().manager()) : null;
+                    long t0 = System.nanoTime();
+                    double[] lossNorm = drafterStep(drafter, objective, optimizer, batch, ph);
+                    sync(drafter.parameters().manager());
+                    double ms = (System.nanoTime() - t0) / 1e6;
+                    mem.sample();
+                    losses.add(lossNorm[0]);
+                    if (step >= warmup && !profiling) {
+                        times.add(ms);
+                    }
+                    if (profiling) {
+                        ph.times.forEach((k, v) -> phases.merge(k, v / profileSteps, Double::sum));
+                    }
+                    System.err.printf("step %3d loss %.4f |g| %.3f %8.2f ms%s%n", step, lossNorm[0], lossNorm[1], ms,
+                            step < warmup ? " (warm-up)" : profiling ? " (profiled, synced phases)" : "");
+                }
+                drafter.parameters().requireGradients(false);
+            }
+            double wall = (System.nanoTime() - tAll) / 1e9;
+            double med = median(times);
+            double[] flops = r.drafterStepFlops();
+            double achieved = (flops[0] + flops[1]) / (med / 1e3) / 1e12;
+            Map<String, Object> o = new LinkedHashMap<>();
+            o.put("objective", objectiveSpec);
+            o.put("steps_timed", times.size());
+            o.put("warmup", warmup);
+            o.put("step_ms_median", med);
+            o.put("step_ms_min", times.stream().mapToDouble(Double::doubleValue).min().orElse(Double.NaN));
+            o.put("step_ms_max", times.stream().mapToDouble(Double::doubleValue).max().orElse(Double.NaN));
+            o.put("tokens_per_s", r.s * r.l / (med / 1e3));
+            o.put("blocks_per_s", r.s * r.m / (med / 1e3));
+            o.put("model_tflop_per_step", Map.of("target_fwd", flops[0] / 1e12, "drafter_train", flops[1] / 1e12));
+            o.put("achieved_tflops", achieved);
+            Double peak = peakTflops(gpuName(drafter.device()), tf32());
+            o.put("peak_tflops_assumed", peak);
+            o.put("peak_precision", tf32() ? "tf32" : "fp32");
+            o.put("mfu", peak == null ? null : achieved / peak);
+            o.put("host_sample_ms_mean", Arrays.stream(sampleMs).average().orElse(Double.NaN));
+            o.put("loss_first", losses.get(0));
+            o.put("loss_last", losses.get(warmup + steps - 1));
+            o.put("profile_ms_per_phase", phases.isEmpty() ? null : phases);
+            o.put("profile_ms_total", phases.values().stream().mapToDouble(Double::doubleValue).sum());
+            o.put("gpu_mem_used_peak_gib", mem.peakGib());
+            o.put("gpu_mem_used_over_baseline_gib", mem.overBaselineGib());
+            o.put("gpu_mem_method", "cudaMemGetInfo (total-free, whole device) via ai.djl.util.cuda.CudaUtils.getGpuMemory, "
+                    + "sampled after every step; baseline = before the models were built (CUDA context may not exist yet)");
+            o.put("wall_s", wall);
+            return o;
+        }
+
+        /** One step as DrafterTrainer runs it; {@code ph} != null syncs and times each phase. Returns {loss, |g|}. */
+        private double[] drafterStep(Drafter drafter, Objective objective, AdamW optimizer, BlockSampler.Batch batch,
+                Phases ph) {
+            double loss;
+            try (NDManager scope = drafter.parameters().manager().newSubManager()) {
+                BlockSampler.Batch.OnDevice d = batch.toDevice(scope);
+                mark(ph, "to_device (ids, mask)");
+                try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
+                    NDArray logits = slotLogits(drafter, d, batch, ph); // (N, K, V)
+                    ObjectiveValue value = objective.loss(new DraftBatch(d.labels(), d.slotMask()), logits);
+                    mark(ph, "objective (loss)");
+                    gc.backward(value.total());
+                    mark(ph, "backward");
+                    loss = value.total().getFloat();
+                }
+            }
+            mark(ph, "close step scope");
+            double gradNorm = AdamW.gradientNorm(drafter.parameters());
+            mark(ph, "grad norm");
+            double clip = clipNorm > 0 && gradNorm > clipNorm ? clipNorm / gradNorm : 1.0;
+            if (Double.isFinite(gradNorm)) {
+                optimizer.step(drafter.parameters(), lr, clip);
+            }
+            mark(ph, "AdamW step");
+            AdamW.zeroGradients(drafter.parameters());
+            mark(ph, "zero grads");
+            return new double[] {loss, gradNorm};
+        }
+
+        /**
+         * A copy of {@code DrafterTrainer.slotLogits} (package-private there), with optional phase
+         * marks: target forward → features → context states → drafter layers → slot logits.
+         */
+        private static NDArray slotLogits(Drafter drafter, BlockSampler.Batch.OnDevice d, BlockSampler.Batch batch,
+                Phases ph) {
+            LlamaModel target = drafter.target();
+            LlamaModel.Output out = target.forward(d.ids(), drafter.config().featureLayers(), LlamaModel.Logits.NONE);
+            NDArray features = Drafter.concatFeatures(out.hidden()).stopGradient(); // (S, L, F)
+            mark(ph, "target forward (features)");
+            NDArray context = drafter.contextStates(features); // (S, L, C)
+            NDArray hidden = drafter.forward(d.blockIds(), d.blockPositions(), context, d.contextPositions(), d.mask());
+            mark(ph, "drafter forward");
+            int b = batch.blockSize();
+            long s = batch.sequences(), m = batch.blocks(), c = hidden.getShape().get(2);
+            NDArray slots = hidden.reshape(s * m, b, c).get(":, 1:, :");
+            NDArray logits = drafter.head(slots);
+            mark(ph, "head (slot logits)");
+            return logits;
+        }
+
+        private Map<String, Object> targetBench(Resolved r, LlamaModel target, int ts, int tl) {
+            SplittableRandom rng = new SplittableRandom(seed + 7);
+            List<long[]> windows = new ArrayList<>();
+            for (int k = 0; k < 4; k++) {
+                long[] w = new long[ts * (tl + 1)];
+                for (int j = 0; j < w.length; j++) {
+                    w[j] = rng.nextInt(r.v);
+                }
+                windows.add(w);
+            }
+            int warm = 3;
+            List<Double> times = new ArrayList<>();
+            double first = Double.NaN, last = Double.NaN;
+            Memory mem = new Memory(target.device());
+            try (AdamW optimizer = AdamW.standard(target.manager(), weightDecay)) {
+                target.parameters().requireGradients(true);
+                for (int step = 0; step < warm + targetSteps; step++) {
+                    long t0 = System.nanoTime();
+                    double loss;
+                    try (NDManager scope = target.manager().newSubManager();
+                            GradientCollector gc = Engine.getInstance().newGradientCollector()) {
+                        NDArray l = TargetTrainer.windowLoss(target, scope, windows.get(step % 4), ts, tl);
+                        gc.backward(l);
+                        loss = l.getFloat();
+                    }
+                    double gradNorm = AdamW.gradientNorm(target.parameters());
+                    double clip = clipNorm > 0 && gradNorm > clipNorm ? clipNorm / gradNorm : 1.0;
+                    optimizer.step(target.parameters(), lr, clip);
+                    AdamW.zeroGradients(target.parameters());
+                    sync(target.manager());
+                    double ms = (System.nanoTime() - t0) / 1e6;
+                    mem.sample();
+                    first = step == 0 ? loss : first;
+                    last = loss;
+                    if (step >= warm) {
+                        times.add(ms);
+                    }
+                    System.err.printf("target step %3d loss %.4f %8.2f ms%s%n", step, loss, ms, step < warm ? " (warm-up)" : "");
+                }
+                target.parameters().requireGradients(false);
+            }
+            double med = median(times);
+            double flops = r.targetStepFlops(ts, tl);
+            double achieved = flops / (med / 1e3) / 1e12;
+            Double peak = peakTflops(gpuName(target.device()), tf32());
+            Map<String, Object> o = new LinkedHashMap<>();
+            o.put("S", ts);
+            o.put("L", tl);
+            o.put("steps_timed", times.size());
+            o.put("warmup", warm);
+            o.put("step_ms_median", med);
+            o.put("step_ms_min", times.stream().mapToDouble(Double::doubleValue).min().orElse(Double.NaN));
+            o.put("step_ms_max", times.stream().mapToDouble(Double::doubleValue).max().orElse(Double.NaN));
+            o.put("tokens_per_s", ts * tl / (med / 1e3));
+            o.put("model_tflop_per_step", flops / 1e12);
+            o.put("achieved_tflops", achieved);
+            o.put("mfu", peak == null ? null : achieved / peak);
+            o.put("loss_first", first);
+            o.put("loss_last", last);
+            o.put("gpu_mem_used_peak_gib", mem.peakGib());
+            return o;
+        }
+
+        @SuppressWarnings("unchecked")
+        private static void printTable(Map<String, Object> out) {
+            Map<String, Object> d = (Map<String, Object>) out.get("drafter_step");
+            Map<String, Object> t = (Map<String, Object>) out.get("target_step");
+            System.out.printf("device %s (%s), fp32%s, %s%n", out.get("device"), out.get("gpu"),
+                    Boolean.TRUE.equals(out.get("tf32_override")) ? " + TF32 (cuBLAS override)" : "", out.get("engine"));
+            System.out.println("shapes " + new Gson().toJson(out.get("shapes")));
+            System.out.printf("%-16s %12s %12s %12s %10s %8s %10s%n", "step", "median ms", "min-max ms", "tokens/s",
+                    "TFLOP/s", "MFU", "mem GiB");
+            row("drafter train", d);
+            if (t != null) {
+                row("target train", t);
+            }
+            Object phases = d.get("profile_ms_per_phase");
+            if (phases instanceof Map<?, ?> p) {
+                System.out.printf("drafter step phases (synced, mean of profiled steps; sum %.2f ms):%n", (Double) d.get("profile_ms_total"));
+                p.forEach((k, v) -> System.out.printf("  %-28s %8.2f ms%n", k, (Double) v));
+            }
+        }
+
+        private static void row(String name, Map<String, Object> m) {
+            Object mfu = m.get("mfu");
+            Object mem = m.get("gpu_mem_used_peak_gib");
+            System.out.printf("%-16s %12.2f %12s %12.0f %10.2f %8s %10s%n", name, (Double) m.get("step_ms_median"),
+                    String.format("%.1f-%.1f", (Double) m.get("step_ms_min"), (Double) m.get("step_ms_max")),
+                    (Double) m.get("tokens_per_s"), (Double) m.get("achieved_tflops"),
+                    mfu == null ? "-" : String.format("%.1f%%", 100 * (Double) mfu),
+                    mem == null ? "-" : String.format("%.2f", (Double) mem));
+        }
+    }
+
+    // ---- bench decode ---------------------------------------------------------------------------
+
+    @Command(name = "decode", mixinStandardHelpOptions = true,
+            description = "Plain greedy vs speculative decoding tokens/s on random models or --target/--drafter.")
+    static final class Decode implements Callable<Integer> {
+        @Mixin
+        Shapes shapes;
+
+        @Mixin
+        Options.Hardware hardware;
+
+        @Option(names = "--target", paramLabel = "DIR", description = "a target model folder (with tokenizer.json)")
+        Path targetDir;
+
+        @Option(names = "--drafter", paramLabel = "DIR", description = "a drafter trained for --target")
+        Path drafterDir;
+
+        @Option(names = "--prompts", defaultValue = "4", description = "prompts (default: ${DEFAULT-VALUE})")
+        int prompts;
+
+        @Option(names = "--prompt-len", defaultValue = "32", description = "random-prompt length (default: ${DEFAULT-VALUE})")
+        int promptLen;
+
+        @Option(names = "--max-new-tokens", defaultValue = "128") int maxNewTokens;
+        @Option(names = "--seed", defaultValue = "0") long seed;
+
+        @Option(names = "--json", paramLabel = "FILE", description = "also write the JSON result here")
+        Path json;
+
+        private static final String[] TEXT_PROMPTS = {
+            "What is 12 times 7?", "Write a Python function that reverses a string.",
+            "Explain why the sky is blue in two sentences.", "List three prime numbers greater than 20.",
+            "Summarise the rules of chess briefly.", "What is the capital of France?",
+        };
+
+        @Override
+        public Integer call() throws IOException {
+            if ((targetDir == null) != (drafterDir == null)) {
+                throw new IllegalArgumentException("--target and --drafter go together");
+            }
+            Device device = hardware.resolve();
+            Engine.getInstance().setRandomSeed((int) seed);
+            Target loaded = null;
+            LlamaModel target;
+            Drafter drafter;
+            List<int[]> promptIds = new ArrayList<>();
+            Resolved r = shapes.resolve();
+            if (targetDir != null) {
+                loaded = Target.load(targetDir, device);
+                target = loaded.model();
+                drafter = DrafterCheckpoint.load(drafterDir, target);
+                for (int k = 0; k < prompts; k++) {
+                    promptIds.add(loaded.template().promptIds(List.of(), TEXT_PROMPTS[k % TEXT_PROMPTS.length]));
+                }
+            } else {
+                LlamaConfig tc = r.target(promptLen + maxNewTokens + 2 * r.b);
+                target = LlamaModel.initialize(tc, device, seed);
+                drafter = Drafter.initialize(r.drafter(tc), target, seed + 1);
+                SplittableRandom rng = new SplittableRandom(seed);
+                for (int k = 0; k < prompts; k++) {
+                    int[] p = new int[promptLen];
+                    for (int j = 0; j < promptLen; j++) {
+                        p[j] = rng.nextInt(r.v - 1);
+                    }
+                    promptIds.add(p);
+                }
+            }
+            try {
+                SpeculativeDecoder spec = new SpeculativeDecoder(drafter);
+                // warm-up: one short decode of each kind (kernels, allocator)
+                Generator.generate(target, promptIds.get(0), 8, Sampler.GREEDY, -1);
+                spec.generate(promptIds.get(0), 2 * drafter.config().blockSize(), -1);
+                long plainTokens = 0, specTokens = 0, mismatches = 0;
+                double plainS = 0, specS = 0, steps = 0, emitted = 0;
+                for (int[] p : promptIds) {
+                    // no stop token: both decode exactly max-new-tokens (spec's budget leaves room for a block)
+                    Generator.Generation g = Generator.generate(target, p, maxNewTokens, Sampler.GREEDY, -1);
+                    SpeculativeDecoder.Output o = spec.generate(p, maxNewTokens, -1);
+                    plainTokens += g.tokens().length;
+                    plainS += g.seconds();
+                    specTokens += o.tokens().length;
+                    specS += o.stats().seconds();
+                    steps += o.stats().steps();
+                    emitted += o.stats().emitted();
+                    int n = Math.min(g.tokens().length, o.tokens().length);
+                    for (int j = 0; j < n; j++) {
+                        mismatches += g.tokens()[j] == o.tokens()[j] ? 0 : 1;
+                    }
+                    System.err.printf("prompt %d: plain %d tok %.1f tok/s | spec %d tok %.1f tok/s tau %.2f%n", promptIds.indexOf(p),
+                            g.tokens().length, g.tokensPerSecond(), o.tokens().length, o.stats().tokensPerSecond(), o.stats().tau());
+                }
+                double plainTps = plainTokens / plainS, specTps = specTokens / specS;
+                Map<String, Object> out = new LinkedHashMap<>();
+                out.put("command", "bench decode");
+                out.put("device", device.toString());
+                out.put("gpu", gpuName(device));
+                out.put("tf32_override", "1".equals(System.getenv("TORCH_ALLOW_TF32_CUBLAS_OVERRIDE")));
+                out.put("models", targetDir == null ? Map.of("random", r.asMap()) : Map.of("target", targetDir.toString(), "drafter", drafterDir.toString()));
+                out.put("block_size", drafter.config().blockSize());
+                out.put("prompts", promptIds.size());
+                out.put("max_new_tokens", maxNewTokens);
+                out.put("plain_tokens_per_s", plainTps);
+                out.put("spec_tokens_per_s", specTps);
+                out.put("speedup", specTps / plainTps);
+                out.put("tau", steps == 0 ? Double.NaN : emitted / steps);
+                out.put("mismatches", mismatches);
+                System.out.printf("%-12s %10s %10s%n", "decode", "tokens", "tokens/s");
+                System.out.printf("%-12s %10d %10.1f%n", "plain", plainTokens, plainTps);
+                System.out.printf("%-12s %10d %10.1f   tau %.2f  speedup %.2fx  mismatches %d%n", "speculative", specTokens,
+                        specTps, (Double) out.get("tau"), specTps / plainTps, mismatches);
+                String line = new GsonBuilder().serializeSpecialFloatingPointValues().create().toJson(out);
+                System.out.println("BENCH_JSON " + line);
+                if (json != null) {
+                    Files.writeString(json, line + "\n", StandardCharsets.UTF_8);
+                }
+            } finally {
+                drafter.close();
+                if (loaded != null) {
+                    loaded.close();
+                } else {
+                    target.close();
+                }
+            }
+            return 0;
+        }
+    }
+
+    // ---- helpers --------------------------------------------------------------------------------
+
+    /** Waits for the device: a 1-element copy to the host queues behind all earlier work. */
+    static void sync(NDManager m) {
+        try (NDManager tmp = m.newSubManager()) {
+            tmp.zeros(new Shape(1)).getFloat();
+        }
+    }
+
+    /** Phase timer: each mark syncs the device and charges the time since the last mark. */
+    static final class Phases {
+        final NDManager manager;
+        final Map<String, Double> times = new LinkedHashMap<>();
+        long last = System.nanoTime();
+
+        Phases(NDManager manager) {
+            this.manager = manager;
+            sync(manager);
+            last = System.nanoTime();
+        }
+    }
+
+    static void mark(Phases ph, String name) {
+        if (ph == null) {
+            return;
+        }
+        sync(ph.manager);
+        long now = System.nanoTime();
+        ph.times.merge(name, (now - ph.last) / 1e6, Double::sum);
+        ph.last = now;
+    }
+
+    /** Peak device memory in use (total − free), sampled. */
+    static final class Memory {
+        final Device device;
+        final boolean gpu;
+        long base = -1;
+        long peak = -1;
+
+        Memory(Device device) {
+            this.device = device;
+            this.gpu = device.isGpu() && CudaUtils.hasCuda();
+        }
+
+        void baseline() {
+            if (gpu) {
+                base = CudaUtils.getGpuMemory(device).getUsed();
+            }
+        }
+
+        void sample() {
+            if (gpu) {
+                peak = Math.max(peak, CudaUtils.getGpuMemory(device).getUsed());
+            }
+        }
+
+        Double peakGib() {
+            return peak < 0 ? null : peak / (double) (1L << 30);
+        }
+
+        Double overBaselineGib() {
+            return peak < 0 || base < 0 ? null : (peak - base) / (double) (1L << 30);
+        }
+    }
+
+    static boolean tf32() {
+        return "1".equals(System.getenv("TORCH_ALLOW_TF32_CUBLAS_OVERRIDE"));
+    }
+
+    static double median(List<Double> xs) {
+        if (xs.isEmpty()) {
+            return Double.NaN;
+        }
+        double[] a = xs.stream().mapToDouble(Double::doubleValue).sorted().toArray();
+        return a.length % 2 == 1 ? a[a.length / 2] : (a[a.length / 2 - 1] + a[a.length / 2]) / 2;
+    }
+
+    private static String gpuNameCache;
+
+    /** The card's name from nvidia-smi ($BENCH_GPU_NAME overrides), "cpu" on the CPU. */
+    static String gpuName(Device device) {
+        if (!device.isGpu()) {
+            return "cpu";
+        }
+        if (gpuNameCache != null) {
+            return gpuNameCache;
+        }
+        String name = System.getenv("BENCH_GPU_NAME");
+        if (name == null) {
+            try {
+                Process p = new ProcessBuilder("nvidia-smi", "--query-gpu=name", "--format=csv,noheader",
+                        "-i", "" + device.getDeviceId()).redirectErrorStream(true).start();
+                try (BufferedReader in = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8))) {
+                    name = in.readLine();
+                }
+                p.waitFor(10, TimeUnit.SECONDS);
+            } catch (IOException e) {
+                name = null;
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+        if (name == null || name.isBlank()) {
+            name = "gpu (compute capability " + CudaUtils.getComputeCapability(device.getDeviceId()) + ")";
+        }
+        gpuNameCache = name.trim();
+        return gpuNameCache;
+    }
+
+    /**
+     * Dense peak TFLOP/s for fp32 matmuls (TF32 when the cuBLAS override is on), as
+     * pytorch_reference.py's table (which has no plain-fp32 column: those values are the cards'
+     * datasheet FP32 numbers). Null when the card is unknown.
+     */
+    static Double peakTflops(String name, boolean tf32) {
+        String n = name.toUpperCase();
+        Object[][] table = { // substring, tf32, fp32
+            {"H200", 494.7, 66.9}, {"H100 PCIE", 378.0, 51.2}, {"H100", 494.7, 66.9},
+            {"A100", 156.0, 19.5}, {"L40S", 183.0, 91.6}, {"A10G", 35.0, 31.2},
+        };
+        for (Object[] row : table) {
+            if (n.contains((String) row[0])) {
+                return (Double) (tf32 ? row[1] : row[2]);
+            }
+        }
+        return null;
+    }
+}
