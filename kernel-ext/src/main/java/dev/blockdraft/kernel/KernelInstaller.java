@@ -87,6 +87,12 @@ public final class KernelInstaller {
         argv.add("-cp");
         argv.add(absoluteClasspath(classpath));
         argv.add("-Dai.djl.offline=true");
+        // Notebooks open in their own folder: the project home tells blockdraft where the default target and data are.
+        String home = System.getProperty("blockdraft.home");
+        if (home != null) {
+            argv.add("-Dblockdraft.home=" + Path.of(home).toAbsolutePath().normalize());
+        }
+        argv.add("-Dai.djl.pytorch.num_threads=1"); // small models; OpenMP spin-waits hurt on shared cores
         argv.add(BlockdraftKernel.class.getName());
         argv.add("{connection_file}");
         return new Installation(kernels.resolve(name).toAbsolutePath(), name, argv);

@@ -71,8 +71,9 @@ class NotebookExecutionTest {
             assertTrue(Path.of(entry).isAbsolute(), entry);
         }
         assertTrue(argv.get(2).contains("jjava-jupyter"), "classpath must contain the kernel library");
-        assertEquals(List.of("-Dai.djl.offline=true", "dev.blockdraft.kernel.BlockdraftKernel", "{connection_file}"),
-                argv.subList(3, 6));
+        assertEquals("-Dai.djl.offline=true", argv.get(3));
+        assertEquals(List.of("dev.blockdraft.kernel.BlockdraftKernel", "{connection_file}"),
+                argv.subList(argv.size() - 2, argv.size()));
         assertEquals("Java (blockdraft)", spec.get("display_name").getAsString());
         assertEquals("java", spec.get("language").getAsString());
     }
