@@ -63,7 +63,8 @@ class LiveDisplayTest {
                 "a.jar:lib/b.jar", Map.of());
         assertEquals(Path.of("/opt/env/share/jupyter/kernels/blockdraft"), plan.kernelDir());
         assertEquals(Path.of("lib/b.jar").toAbsolutePath().toString(), plan.argv().get(2).split(":")[1]);
-        assertEquals("dev.blockdraft.kernel.BlockdraftKernel", plan.argv().get(4));
+        assertEquals("dev.blockdraft.kernel.BlockdraftKernel", plan.argv().get(plan.argv().size() - 2));
+        assertEquals("{connection_file}", plan.argv().get(plan.argv().size() - 1));
         KernelInstaller.Installation user = KernelInstaller.plan(Optional.empty(), "bd", "a.jar",
                 Map.of("JUPYTER_DATA_DIR", "/data/jupyter"));
         assertEquals(Path.of("/data/jupyter/kernels/bd"), user.kernelDir());
