@@ -3,13 +3,10 @@ package dev.blockdraft.draft;
 import com.google.gson.GsonBuilder;
 import com.google.gson.JsonArray;
 import com.google.gson.JsonObject;
-import com.google.gson.JsonParseException;
 import com.google.gson.JsonParser;
 import dev.blockdraft.io.BadInputException;
 import dev.blockdraft.lm.LlamaConfig;
-import java.io.IOException;
 import java.nio.file.Files;
-import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.LinkedHashSet;
@@ -178,16 +175,7 @@ public record DrafterConfig(LlamaConfig target, String targetName, int blockSize
     }
 
     public static DrafterConfig read(Path file) {
-        JsonObject o;
-        try {
-            o = JsonParser.parseString(Files.readString(file)).getAsJsonObject();
-        } catch (NoSuchFileException e) {
-            throw BadInputException.of(file, "file not found", e);
-        } catch (IOException e) {
-            throw BadInputException.of(file, "cannot read: " + e.getMessage(), e);
-        } catch (JsonParseException | IllegalStateException e) {
-            throw BadInputException.of(file, "malformed or truncated JSON: " + e.getMessage(), e);
-        }
+        JsonObject o = dev.blockdraft.io.JsonFiles.readObject(file);
         try {
             if (!"blockdraft-dflash".equals(o.get("model_type").getAsString())) {
                 throw BadInputException.of(file, "model_type=" + o.get("model_type") + " is not a blockdraft drafter");

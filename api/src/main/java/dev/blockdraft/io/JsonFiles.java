@@ -39,4 +39,20 @@ public final class JsonFiles {
             Files.deleteIfExists(temp);
         }
     }
+
+    /**
+     * Reads a JSON object file, failing with one line that names the file: not found, unreadable,
+     * or malformed/truncated JSON.
+     */
+    public static com.google.gson.JsonObject readObject(Path file) {
+        try {
+            return com.google.gson.JsonParser.parseString(java.nio.file.Files.readString(file)).getAsJsonObject();
+        } catch (java.nio.file.NoSuchFileException e) {
+            throw BadInputException.of(file, "file not found", e);
+        } catch (IOException e) {
+            throw BadInputException.of(file, "cannot read: " + e.getMessage(), e);
+        } catch (com.google.gson.JsonParseException | IllegalStateException e) {
+            throw BadInputException.of(file, "malformed or truncated JSON: " + e.getMessage(), e);
+        }
+    }
 }

@@ -4,12 +4,8 @@ import com.google.gson.GsonBuilder;
 import com.google.gson.JsonArray;
 import com.google.gson.JsonElement;
 import com.google.gson.JsonObject;
-import com.google.gson.JsonParseException;
-import com.google.gson.JsonParser;
 import dev.blockdraft.io.BadInputException;
-import java.io.IOException;
 import java.nio.file.Files;
-import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -168,16 +164,7 @@ public record LlamaConfig(
             "use_sliding_window", v -> !v.getAsBoolean());
 
     public static LlamaConfig read(Path file) {
-        JsonObject o;
-        try {
-            o = JsonParser.parseString(Files.readString(file)).getAsJsonObject();
-        } catch (NoSuchFileException e) {
-            throw BadInputException.of(file, "file not found", e);
-        } catch (IOException e) {
-            throw BadInputException.of(file, "cannot read: " + e.getMessage(), e);
-        } catch (JsonParseException | IllegalStateException e) {
-            throw BadInputException.of(file, "malformed or truncated JSON: " + e.getMessage(), e);
-        }
+        JsonObject o = dev.blockdraft.io.JsonFiles.readObject(file);
         return fromJson(o, file);
     }
 
