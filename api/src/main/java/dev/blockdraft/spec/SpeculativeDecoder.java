@@ -16,7 +16,8 @@ import java.util.Arrays;
  */
 public final class SpeculativeDecoder {
     private final LlamaModel target;
-    private final Drafter drafter;
+    private final BlockProposer proposer;
+    private final Drafter drafter; // null for proposers that are not block drafters
 
     /** One decoded sequence and its statistics. */
     public record Output(int[] tokens, SpecStats stats) {}
@@ -24,8 +25,17 @@ public final class SpeculativeDecoder {
     public SpeculativeDecoder(Drafter drafter) {
         this.drafter = drafter;
         this.target = drafter.target();
+        this.proposer = BlockProposer.of(drafter);
     }
 
+    /** Decodes {@code target} with any proposer (tests script one to reach every accepted length). */
+    public SpeculativeDecoder(LlamaModel target, BlockProposer proposer) {
+        this.drafter = null;
+        this.target = target;
+        this.proposer = proposer;
+    }
+
+    /** The block drafter, or null when decoding with another proposer. */
     public Drafter drafter() {
         return drafter;
     }
@@ -35,8 +45,8 @@ public final class SpeculativeDecoder {
      * {@code stopId} (included) when it is ≥ 0.
      */
     public Output generate(int[] prompt, int maxNewTokens, int stopId) {
-        int b = drafter.config().blockSize();
-        int[] features = drafter.config().featureLayers();
+        int b = proposer.blockSize();
+        int[] features = proposer.featureLayers();
         int context = target.config().maxPositionEmbeddings();
         if (prompt.length == 0) {
             throw new IllegalArgumentException("empty prompt");
@@ -55,19 +65,19 @@ public final class SpeculativeDecoder {
         long t0 = System.nanoTime();
         try (NDManager scope = target.manager().newSubManager();
                 KvCache targetCache = KvCache.forModel(target, scope, 1, prompt.length + budget + b);
-                KvCache draftCache = drafter.newContextCache(scope, prompt.length + budget + b)) {
+                BlockProposer.Context draftContext = proposer.open(scope, prompt.length + budget + b)) {
             int anchor;
             try (NDManager step = scope.newSubManager()) {
                 LlamaModel.Output pre = target.forward(ids(step, prompt), targetCache, features, LlamaModel.Logits.LAST);
                 anchor = (int) pre.logits().reshape(-1).argMax().getLong();
-                drafter.appendContext(draftCache, Drafter.concatFeatures(pre.hidden()));
+                draftContext.accept(Drafter.concatFeatures(pre.hidden()));
             }
             out[n++] = anchor;
             boolean stopped = anchor == stopId;
             while (!stopped && n < budget) {
                 try (NDManager step = scope.newSubManager()) {
                     int position = targetCache.length(); // the anchor's position
-                    int[] draft = drafter.draftBlock(draftCache, anchor, step); // (B−1)
+                    int[] draft = draftContext.propose(anchor, step); // (B−1)
                     int[] block = new int[b];
                     block[0] = anchor;
                     System.arraycopy(draft, 0, block, 1, b - 1);
@@ -89,7 +99,7 @@ public final class SpeculativeDecoder {
                     // keep anchor + accepted drafts in both caches; the bonus becomes the next anchor
                     targetCache.truncate(position + 1 + accept);
                     NDArray keptFeatures = Drafter.concatFeatures(verify.hidden()).get(":, :{}, :", 1 + accept);
-                    drafter.appendContext(draftCache, keptFeatures);
+                    draftContext.accept(keptFeatures);
                     int before = n;
                     for (int i = 0; i < accept && !stopped; i++) {
                         out[n++] = draft[i];
