@@ -24,9 +24,13 @@ public final class BlockSampler {
     private final int maskId;
     private final int padId;
 
-    /** Host-side arrays of one batch; {@link #toDevice} moves them to the step's manager. */
+    /**
+     * Host-side arrays of one batch; {@link #toDevice} moves them to the step's manager.
+     * {@code anchors} holds each block's anchor position (S·M), 0 for padding blocks, which see
+     * no context.
+     */
     public record Batch(int sequences, int length, int blocks, int blockSize, long[] ids, long[] blockIds,
-            long[] blockPositions, boolean[] allowed, long[] labels, float[] slotMask, int realBlocks) {
+            long[] blockPositions, long[] anchors, long[] labels, float[] slotMask, int realBlocks) {
 
         /** Device arrays of a batch. */
         public record OnDevice(NDArray ids, NDArray contextPositions, NDArray blockIds, NDArray blockPositions,
@@ -36,10 +40,47 @@ public final class BlockSampler {
             int s = sequences, l = length, q = blocks * blockSize;
             NDArray ids = m.create(this.ids).reshape(s, l);
             NDArray ctxPos = m.arange(0, l).toType(DataType.INT64, false).reshape(1, l).broadcast(s, l);
-            NDArray allowedArr = m.create(allowed, new Shape(s, 1, q, l + q));
             return new OnDevice(ids, ctxPos, m.create(blockIds).reshape(s, q), m.create(blockPositions).reshape(s, q),
-                    Ops.additiveMask(allowedArr, DataType.FLOAT32), m.create(labels).reshape((long) s * blocks, blockSize - 1),
+                    deviceMask(m), m.create(labels).reshape((long) s * blocks, blockSize - 1),
                     m.create(slotMask).reshape((long) s * blocks, blockSize - 1));
+        }
+
+        /**
+         * The additive attention mask (S, 1, Q, L+Q), built on the device from the anchors: a query
+         * sees context keys before its block's anchor, and the keys of its own block.
+         */
+        NDArray deviceMask(NDManager m) {
+            int s = sequences, l = length, q = blocks * blockSize;
+            long[] queryBlock = new long[q];
+            for (int i = 0; i < q; i++) {
+                queryBlock[i] = i / blockSize;
+            }
+            NDArray anchor = m.create(anchors).reshape(s, blocks, 1).repeat(2, blockSize).reshape(s, q, 1); // (S, Q, 1)
+            NDArray context = m.arange(0, l).toType(DataType.INT64, false).reshape(1, 1, l).lt(anchor); // (S, Q, L)
+            NDArray qb = m.create(queryBlock);
+            NDArray sameBlock = qb.reshape(q, 1).eq(qb.reshape(1, q)).expandDims(0).repeat(0, s); // (S, Q, Q)
+            NDArray allowed = context.concat(sameBlock, 2).reshape(s, 1, q, l + q);
+            return Ops.additiveMask(allowed, DataType.FLOAT32);
+        }
+
+        /** The same mask on the host, true = may attend, laid out (S, Q, L+Q) (for tests and inspection). */
+        public boolean[] allowed() {
+            int s = sequences, l = length, q = blocks * blockSize;
+            boolean[] out = new boolean[s * q * (l + q)];
+            for (int r = 0; r < s; r++) {
+                for (int qi = 0; qi < q; qi++) {
+                    int block = qi / blockSize;
+                    int rowBase = (r * q + qi) * (l + q);
+                    long anchor = anchors[r * blocks + block];
+                    for (int c = 0; c < anchor; c++) {
+                        out[rowBase + c] = true;
+                    }
+                    for (int k = 0; k < blockSize; k++) {
+                        out[rowBase + l + block * blockSize + k] = true;
+                    }
+                }
+            }
+            return out;
         }
 
         /** Labelled slots in the batch (the tokens the drafter is scored on). */
@@ -135,7 +176,7 @@ public final class BlockSampler {
         long[] ids = new long[s * l];
         long[] blockIds = new long[s * q];
         long[] blockPos = new long[s * q];
-        boolean[] allowed = new boolean[s * q * (l + q)];
+        long[] anchorOf = new long[s * m];
         long[] labels = new long[s * m * (b - 1)];
         float[] slotMask = new float[s * m * (b - 1)];
         int real = 0;
@@ -150,19 +191,11 @@ public final class BlockSampler {
                 boolean isReal = j < a.length;
                 int anchor = isReal ? a[j] : 0;
                 real += isReal ? 1 : 0;
+                anchorOf[r * m + j] = anchor;
                 for (int i = 0; i < b; i++) {
                     int qi = j * b + i;
                     blockIds[r * q + qi] = i == 0 ? (isReal ? seq[anchor] : padId) : maskId;
                     blockPos[r * q + qi] = anchor + i;
-                    int rowBase = ((r * q) + qi) * (l + q);
-                    if (isReal) {
-                        for (int c = 0; c < anchor; c++) {
-                            allowed[rowBase + c] = true; // context strictly before the anchor
-                        }
-                    }
-                    for (int k = 0; k < b; k++) {
-                        allowed[rowBase + l + j * b + k] = true; // bidirectional within the block
-                    }
                     if (i > 0) {
                         int slot = (r * m + j) * (b - 1) + (i - 1);
                         int target = anchor + i;
@@ -173,6 +206,6 @@ public final class BlockSampler {
                 }
             }
         }
-        return new Batch(s, l, m, b, ids, blockIds, blockPos, allowed, labels, slotMask, real);
+        return new Batch(s, l, m, b, ids, blockIds, blockPos, anchorOf, labels, slotMask, real);
     }
 }

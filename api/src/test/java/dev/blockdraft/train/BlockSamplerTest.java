@@ -40,6 +40,22 @@ class BlockSamplerTest {
     }
 
     @Test
+    void deviceMaskEqualsTheHostDefinition() {
+        java.util.List<RegeneratedData.Sequence> seqs = java.util.List.of(
+                new RegeneratedData.Sequence(new int[30], 4), new RegeneratedData.Sequence(new int[9], 6));
+        BlockSampler sampler = new BlockSampler(4, 5, 64, MASK, PAD); // the short sequence gets padding blocks
+        BlockSampler.Batch b = sampler.sample(seqs, 3, new java.util.SplittableRandom(2));
+        try (ai.djl.ndarray.NDManager m = ai.djl.ndarray.NDManager.newBaseManager(ai.djl.Device.cpu())) {
+            float[] additive = b.deviceMask(m).toFloatArray();
+            boolean[] host = b.allowed();
+            assertEquals(host.length, additive.length);
+            for (int i = 0; i < host.length; i++) {
+                assertEquals(host[i], additive[i] == 0f, "mask entry " + i);
+            }
+        }
+    }
+
+    @Test
     void randomAnchorsAreDistinctAndInsideTheResponse() {
         RegeneratedData.Sequence seq = new RegeneratedData.Sequence(new int[40], 10);
         BlockSampler sampler = new BlockSampler(4, 8, 64, MASK, PAD);
