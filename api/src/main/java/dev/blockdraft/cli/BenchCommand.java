@@ -20,6 +20,7 @@ import dev.blockdraft.lm.Target;
 import dev.blockdraft.spec.SpeculativeDecoder;
 import dev.blockdraft.train.AdamW;
 import dev.blockdraft.train.BlockSampler;
+import dev.blockdraft.train.DrafterTrainer;
 import dev.blockdraft.train.RegeneratedData;
 import dev.blockdraft.train.TargetTrainer;
 import dev.blockdraft.train.objective.DraftBatch;
@@ -228,6 +229,12 @@ public final class BenchCommand implements Callable<Integer> {
         @Option(names = "--target-S", description = "target-training sequences per step (default: --S)") Integer targetS;
         @Option(names = "--target-L", description = "target-training tokens per sequence (default: --L)") Integer targetL;
 
+        @Option(names = "--half-target", description = "compute the frozen target's features in fp16 (GPU)")
+        boolean halfTarget;
+
+        /** The model the drafter's features come from: the target or its fp16 copy. */
+        private LlamaModel featureModel;
+
         @Option(names = "--json", paramLabel = "FILE", description = "also write the JSON result here")
         Path json;
 
@@ -252,7 +259,15 @@ public final class BenchCommand implements Callable<Integer> {
                     Drafter drafter = Drafter.initialize(r.drafter(tc), target, seed + 1)) {
                 out.put("params", Map.of("target", target.parameters().parameterCount(),
                         "drafter_trainable", drafter.parameters().parameterCount()));
-                out.put("drafter_step", drafterBench(r, target, drafter, mem));
+                featureModel = halfTarget ? target.halfPrecisionCopy() : target;
+                out.put("half_target", halfTarget);
+                try {
+                    out.put("drafter_step", drafterBench(r, target, drafter, mem));
+                } finally {
+                    if (featureModel != target) {
+                        featureModel.close();
+                    }
+                }
                 if (targetSteps > 0) {
                     out.put("target_step", targetBench(r, target, ts, tl));
                 }
@@ -355,7 +370,7 @@ public final class BenchCommand implements Callable<Integer> {
                 BlockSampler.Batch.OnDevice d = batch.toDevice(scope);
                 mark(ph, "to_device (ids, mask)");
                 try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
-                    NDArray logits = slotLogits(drafter, d, batch, ph); // (N, K, V)
+                    NDArray logits = slotLogits(drafter, featureModel, d, batch, ph); // (N, K, V)
                     ObjectiveValue value = objective.loss(new DraftBatch(d.labels(), d.slotMask()), logits);
                     mark(ph, "objective (loss)");
                     gc.backward(value.total());
@@ -380,11 +395,9 @@ public final class BenchCommand implements Callable<Integer> {
          * A copy of {@code DrafterTrainer.slotLogits} (package-private there), with optional phase
          * marks: target forward → features → context states → drafter layers → slot logits.
          */
-        private static NDArray slotLogits(Drafter drafter, BlockSampler.Batch.OnDevice d, BlockSampler.Batch batch,
-                Phases ph) {
-            LlamaModel target = drafter.target();
-            LlamaModel.Output out = target.forward(d.ids(), drafter.config().featureLayers(), LlamaModel.Logits.NONE);
-            NDArray features = Drafter.concatFeatures(out.hidden()).stopGradient(); // (S, L, F)
+        private static NDArray slotLogits(Drafter drafter, LlamaModel featureModel, BlockSampler.Batch.OnDevice d,
+                BlockSampler.Batch batch, Phases ph) {
+            NDArray features = DrafterTrainer.targetFeatures(featureModel, d.ids(), drafter.config().featureLayers());
             mark(ph, "target forward (features)");
             NDArray context = drafter.contextStates(features); // (S, L, C)
             NDArray hidden = drafter.forward(d.blockIds(), d.blockPositions(), context, d.contextPositions(), d.mask());

@@ -50,6 +50,9 @@ final class TrainDrafterCommand implements Callable<Integer> {
     @Option(names = "--seed", defaultValue = "7")
     long seed;
 
+    @Option(names = "--half-target", description = "compute the frozen target's features in fp16 (GPU only)")
+    boolean halfTarget;
+
     @Mixin
     Options.Data data;
 
@@ -84,7 +87,8 @@ final class TrainDrafterCommand implements Callable<Integer> {
                     Map.of(), Map.of("target", targetDir.toAbsolutePath().toString(), "regenerated",
                             dataDir.toAbsolutePath().toString()));
             try (Drafter drafter = Drafter.initialize(dc, target.model(), seed)) {
-                TrainingRun run = new DrafterTrainer(tc, objective, List.of(new ConsoleProgress("train-drafter " + objective.name())))
+                TrainingRun run = new DrafterTrainer(tc, objective, List.of(new ConsoleProgress("train-drafter " + objectiveName)))
+                        .withHalfPrecisionTarget(halfTarget)
                         .train(drafter, rd, target.tokenizer().padId(), out, provenance);
                 System.out.printf("%s: validation τ %.3f (expected %.3f), CE %.3f → %s%n", objective, run.lastEval("tau"),
                         run.lastEval("expected_tau"), run.lastEval("ce"), out);

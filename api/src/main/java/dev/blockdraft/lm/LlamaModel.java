@@ -193,7 +193,7 @@ public final class LlamaModel implements AutoCloseable {
                 .reshape(1, t).broadcast(b, t); // (B, T)
         NDArray mask;
         if (leftPad == null) {
-            mask = Ops.causalMask(scope, offset, t, DataType.FLOAT32); // (1, 1, T, S)
+            mask = Ops.causalMask(scope, offset, t, computeType()); // (1, 1, T, S)
         } else {
             long[] pads = new long[b];
             for (int r = 0; r < b; r++) {
@@ -208,7 +208,7 @@ public final class LlamaModel implements AutoCloseable {
             // a padding query sees only itself, so its softmax row stays finite
             NDArray self = keyCol.eq(queryPos);
             NDArray allowed = causal.logicalAnd(realKey).logicalOr(self); // (B, 1, T, S)
-            mask = Ops.additiveMask(allowed, DataType.FLOAT32);
+            mask = Ops.additiveMask(allowed, computeType());
         }
         NDArray x = Ops.embed(ids, params.get(EMBED)); // (B, T, C)
         List<NDArray> hidden = new ArrayList<>();
@@ -233,6 +233,23 @@ public final class LlamaModel implements AutoCloseable {
             out = Ops.linear(Ops.rmsNorm(last, params.get(FINAL_NORM), config.rmsNormEps()), lmHead()); // (B, T, V)
         }
         return new Output(out, hidden);
+    }
+
+    /** The type activations are computed in: that of the parameters (fp32, or fp16 for a half copy). */
+    public DataType computeType() {
+        return params.get(EMBED).getDataType();
+    }
+
+    /**
+     * An fp16 copy for inference on a GPU (a frozen target's features): half the memory traffic
+     * and fp16 tensor cores; norms still normalise in fp32. The copy owns its own parameters.
+     */
+    public LlamaModel halfPrecisionCopy() {
+        StateDict half = new StateDict(NDManager.newBaseManager(device()));
+        for (var e : params.asMap().entrySet()) {
+            half.put(e.getKey(), e.getValue().toType(DataType.FLOAT16, true));
+        }
+        return new LlamaModel(config, half);
     }
 
     /** Applies the final norm and LM head to hidden states (B, T, C) → logits (B, T, V). */

@@ -41,6 +41,13 @@ public final class Ops {
 
     /** RMSNorm over the last axis: x / sqrt(mean(x²) + eps) · w, computed in x's precision. */
     public static NDArray rmsNorm(NDArray x, NDArray weight, double eps) {
+        if (x.getDataType() == DataType.FLOAT16) {
+            // Half precision is an inference path (a frozen target's features; toType detaches from autograd):
+            // the mean of squares overflows fp16, so normalise in fp32 as HF does, then narrow again.
+            NDArray x32 = x.toType(DataType.FLOAT32, false);
+            NDArray ms = x32.square().mean(new int[] {-1}, true);
+            return x32.div(ms.add(eps).sqrt()).toType(DataType.FLOAT16, false).mul(weight);
+        }
         NDArray ms = x.square().mean(new int[] {-1}, true); // (…, 1)
         return x.div(ms.add(eps).sqrt()).mul(weight);
     }

@@ -34,11 +34,26 @@ public final class DrafterTrainer {
     private final DraftTrainConfig config;
     private final Objective objective;
     private final List<TrainingListener> listeners;
+    private final boolean halfPrecisionTarget;
 
     public DrafterTrainer(DraftTrainConfig config, Objective objective, List<TrainingListener> listeners) {
+        this(config, objective, listeners, false);
+    }
+
+    private DrafterTrainer(DraftTrainConfig config, Objective objective, List<TrainingListener> listeners,
+            boolean halfPrecisionTarget) {
         this.config = config;
         this.objective = objective;
         this.listeners = List.copyOf(listeners);
+        this.halfPrecisionTarget = halfPrecisionTarget;
+    }
+
+    /**
+     * Computes the frozen target's features with an fp16 copy of it (GPU): the drafter still
+     * trains in fp32 against fp32 features.
+     */
+    public DrafterTrainer withHalfPrecisionTarget(boolean half) {
+        return new DrafterTrainer(config, objective, listeners, half);
     }
 
     public TrainingRun train(Drafter drafter, RegeneratedData data, int padId, Path outDir, Provenance provenance) {
@@ -58,6 +73,7 @@ public final class DrafterTrainer {
         List<RegeneratedData.Sequence> validation = data.validation().subList(0,
                 Math.min(config.validationSequences(), data.validation().size()));
         LrSchedule schedule = opt.schedule();
+        LlamaModel featureModel = halfPrecisionTarget ? drafter.target().halfPrecisionCopy() : drafter.target();
         try (AdamW optimizer = AdamW.standard(drafter.parameters().manager(), opt.weightDecay())) {
             int start = resume(drafter, optimizer, run, outDir);
             listeners.forEach(l -> l.onStart(run, start, opt.steps()));
@@ -77,7 +93,7 @@ public final class DrafterTrainer {
                     try (NDManager scope = drafter.parameters().manager().newSubManager()) {
                         BlockSampler.Batch.OnDevice d = batch.toDevice(scope);
                         try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
-                            NDArray logits = slotLogits(drafter, d, batch); // (N, K, V)
+                            NDArray logits = slotLogits(drafter, featureModel, d, batch); // (N, K, V)
                             ObjectiveValue value = objective.loss(new DraftBatch(d.labels(), d.slotMask()), logits);
                             gc.backward(value.total());
                             lossSum += value.total().getFloat();
@@ -113,6 +129,10 @@ public final class DrafterTrainer {
                 }
             }
             drafter.parameters().requireGradients(false);
+        } finally {
+            if (featureModel != drafter.target()) {
+                featureModel.close();
+            }
         }
         run.finish();
         listeners.forEach(l -> l.onFinish(run));
@@ -124,24 +144,38 @@ public final class DrafterTrainer {
      * logits of the B−1 slots of every block, (S·M, B−1, V).
      */
     static NDArray slotLogits(Drafter drafter, BlockSampler.Batch.OnDevice d, BlockSampler.Batch batch) {
-        LlamaModel target = drafter.target();
-        NDManager stepScope = d.ids().getManager();
-        NDArray features; // (S, L, F)
-        // The frozen target's activations are needed only until its features exist: computing them in a
-        // sub-scope frees every layer's attention tensors before the drafter's forward and backward.
-        try (NDManager targetScope = stepScope.newSubManager()) {
-            NDArray ids = d.ids().get(":"); // a view, moved into the sub-scope so results land there
-            ids.attach(targetScope);
-            LlamaModel.Output out = target.forward(ids, drafter.config().featureLayers(), LlamaModel.Logits.NONE);
-            features = Drafter.concatFeatures(out.hidden()).stopGradient();
-            features.attach(stepScope);
-        }
+        return slotLogits(drafter, drafter.target(), d, batch);
+    }
+
+    /** As above, with the features computed by {@code featureModel} (the target, or its fp16 copy). */
+    public static NDArray slotLogits(Drafter drafter, LlamaModel featureModel, BlockSampler.Batch.OnDevice d,
+            BlockSampler.Batch batch) {
+        NDArray features = targetFeatures(featureModel, d.ids(), drafter.config().featureLayers()); // (S, L, F)
         NDArray context = drafter.contextStates(features); // (S, L, C)
         NDArray hidden = drafter.forward(d.blockIds(), d.blockPositions(), context, d.contextPositions(), d.mask()); // (S, Q, C)
         int b = batch.blockSize();
         long s = batch.sequences(), m = batch.blocks(), c = hidden.getShape().get(2);
         NDArray slots = hidden.reshape(s * m, b, c).get(":, 1:, :"); // (S·M, B−1, C): the anchor needs no logits
         return drafter.head(slots);
+    }
+
+    /**
+     * The frozen target's features of {@code ids} (S, L): its feature layers' outputs concatenated,
+     * fp32, detached, in the ids' manager. The target's activations are needed only until then:
+     * computing them in a sub-scope frees every layer's attention tensors before the drafter runs.
+     */
+    public static NDArray targetFeatures(LlamaModel target, NDArray ids, int[] layers) {
+        NDManager stepScope = ids.getManager();
+        try (NDManager targetScope = stepScope.newSubManager()) {
+            NDArray view = ids.get(":"); // a view, moved into the sub-scope so results land there
+            view.attach(targetScope);
+            LlamaModel.Output out = target.forward(view, layers, LlamaModel.Logits.NONE);
+            NDArray features = Drafter.concatFeatures(out.hidden());
+            features = features.getDataType() == ai.djl.ndarray.types.DataType.FLOAT32 ? features.stopGradient()
+                    : features.toType(ai.djl.ndarray.types.DataType.FLOAT32, false);
+            features.attach(stepScope);
+            return features;
+        }
     }
 
     private int resume(Drafter drafter, AdamW optimizer, TrainingRun run, Path outDir) {

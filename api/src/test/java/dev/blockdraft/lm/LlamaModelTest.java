@@ -142,6 +142,27 @@ class LlamaModelTest {
         }
     }
 
+    @Test
+    void halfPrecisionCopyGivesTheSameFeaturesWithinFp16Rounding() {
+        LlamaConfig config = tiny("qwen3");
+        try (LlamaModel model = randomModel(config, 8); LlamaModel half = model.halfPrecisionCopy();
+                NDManager m = NDManager.newBaseManager(Device.cpu())) {
+            NDArray ids = m.create(new long[] {3, 17, 42, 8, 9, 1, 49}).reshape(1, 7);
+            float[] full = model.forward(ids, new int[] {0, 1}, LlamaModel.Logits.NONE).hidden().get(1).toFloatArray();
+            NDArray h = half.forward(ids, new int[] {0, 1}, LlamaModel.Logits.NONE).hidden().get(1);
+            assertEquals(ai.djl.ndarray.types.DataType.FLOAT16, h.getDataType());
+            float[] got = h.toType(ai.djl.ndarray.types.DataType.FLOAT32, false).toFloatArray();
+            double num = 0, den = 0;
+            for (int i = 0; i < full.length; i++) {
+                num += (got[i] - full[i]) * (got[i] - full[i]);
+                den += full[i] * full[i];
+            }
+            double rel = Math.sqrt(num / den);
+            assertTrue(rel < 5e-3, "relative error of fp16 features " + rel);
+            assertTrue(rel > 0, "the copy really computes in half precision");
+        }
+    }
+
     static long[] toLong(int[] ids) {
         long[] out = new long[ids.length];
         for (int i = 0; i < ids.length; i++) {
