@@ -78,7 +78,7 @@ public record DrafterSpec(Session session, int blockSize, Integer layers, String
             }
         });
         try {
-            TrainingRun run = new DrafterTrainer(config, obj, listeners)
+            TrainingRun run = new DrafterTrainer(config, obj, listeners).named(objective)
                     .train(drafter, session.regenerated(), target.tokenizer().padId(), checkpoint, null);
             return new TrainedDrafter(session, objective, drafter, run);
         } catch (RuntimeException e) {

@@ -121,7 +121,7 @@ final class DemoCommand implements Callable<Integer> {
             return dev.blockdraft.draft.DrafterCheckpoint.load(dir, target.model());
         }
         Drafter drafter = Drafter.initialize(dc, target.model(), tc.optimizer().seed());
-        TrainingRun run = new DrafterTrainer(tc, Objectives.parse(objective), List.of(new ConsoleProgress("drafter " + objective)))
+        TrainingRun run = new DrafterTrainer(tc, Objectives.parse(objective), List.of(new ConsoleProgress("drafter " + objective))).named(objective)
                 .train(drafter, rd, target.tokenizer().padId(), dir, null);
         System.out.printf("drafter %s: held-out τ %.3f (expected %.3f)%n", objective, run.lastEval("tau"), run.lastEval("expected_tau"));
         return drafter;

@@ -88,7 +88,7 @@ final class TrainDrafterCommand implements Callable<Integer> {
                             dataDir.toAbsolutePath().toString()));
             try (Drafter drafter = Drafter.initialize(dc, target.model(), seed)) {
                 TrainingRun run = new DrafterTrainer(tc, objective, List.of(new ConsoleProgress("train-drafter " + objectiveName)))
-                        .withHalfPrecisionTarget(halfTarget)
+                        .withHalfPrecisionTarget(halfTarget).named(objectiveName)
                         .train(drafter, rd, target.tokenizer().padId(), out, provenance);
                 System.out.printf("%s: validation τ %.3f (expected %.3f), CE %.3f → %s%n", objective, run.lastEval("tau"),
                         run.lastEval("expected_tau"), run.lastEval("ce"), out);

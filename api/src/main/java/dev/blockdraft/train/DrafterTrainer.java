@@ -35,17 +35,24 @@ public final class DrafterTrainer {
     private final Objective objective;
     private final List<TrainingListener> listeners;
     private final boolean halfPrecisionTarget;
+    private final String runName;
 
     public DrafterTrainer(DraftTrainConfig config, Objective objective, List<TrainingListener> listeners) {
-        this(config, objective, listeners, false);
+        this(config, objective, listeners, false, objective.name());
     }
 
     private DrafterTrainer(DraftTrainConfig config, Objective objective, List<TrainingListener> listeners,
-            boolean halfPrecisionTarget) {
+            boolean halfPrecisionTarget, String runName) {
         this.config = config;
         this.objective = objective;
         this.listeners = List.copyOf(listeners);
         this.halfPrecisionTarget = halfPrecisionTarget;
+        this.runName = runName;
+    }
+
+    /** Names the run (e.g. the preset, {@code paper}) instead of the objective's term names. */
+    public DrafterTrainer named(String name) {
+        return new DrafterTrainer(config, objective, listeners, halfPrecisionTarget, name);
     }
 
     /**
@@ -53,7 +60,7 @@ public final class DrafterTrainer {
      * trains in fp32 against fp32 features.
      */
     public DrafterTrainer withHalfPrecisionTarget(boolean half) {
-        return new DrafterTrainer(config, objective, listeners, half);
+        return new DrafterTrainer(config, objective, listeners, half, runName);
     }
 
     public TrainingRun train(Drafter drafter, RegeneratedData data, int padId, Path outDir, Provenance provenance) {
@@ -62,7 +69,7 @@ public final class DrafterTrainer {
         settings.put("objective", objective.toString());
         settings.put("drafter", drafter.config().toString());
         settings.put("parameters", "" + drafter.parameters().parameterCount());
-        TrainingRun run = new TrainingRun(objective.name(), settings);
+        TrainingRun run = new TrainingRun(runName, settings);
         BlockSampler sampler = new BlockSampler(drafter.config().blockSize(), config.blocksPerSequence(), opt.seqLen(),
                 drafter.config().maskTokenId(), padId);
         List<RegeneratedData.Sequence> train = sampler.usable(data.train());
