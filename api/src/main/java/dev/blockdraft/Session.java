@@ -54,10 +54,10 @@ public final class Session implements AutoCloseable {
         return regenerated;
     }
 
-    /** The data drafters train on: what {@link #regenerate} made, else {@code <target>/regenerated}. */
+    /** The data drafters train on: what {@link #regenerate} made, else {@code runs/regenerated/<target>}. */
     public synchronized RegeneratedData regenerated() {
         if (regenerated == null) {
-            regenerate(target.folder().resolve("regenerated"), 640, 96);
+            regenerate(Workflows.defaultRegeneratedFolder(target.folder()), 640, 96);
         }
         return regenerated;
     }

@@ -24,6 +24,12 @@ import java.util.Random;
 public final class Workflows {
     private Workflows() {}
 
+    /** Where regenerated data for a target goes by default: {@code runs/regenerated/<target folder name>}. */
+    public static Path defaultRegeneratedFolder(Path targetFolder) {
+        return Path.of(System.getProperty("blockdraft.home", ".")).resolve("runs/regenerated")
+                .resolve(targetFolder.toAbsolutePath().normalize().getFileName().toString());
+    }
+
     /** Where the embedded default target lives: {@code datasets/targets/default} under the project home. */
     public static Path defaultTargetFolder() {
         return Path.of(System.getProperty("blockdraft.home", ".")).resolve("datasets/targets/default");

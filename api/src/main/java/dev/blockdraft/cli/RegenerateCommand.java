@@ -13,10 +13,10 @@ import picocli.CommandLine.Option;
 @Command(name = "regenerate", mixinStandardHelpOptions = true,
         description = "Have the target answer corpus prompts; store its responses as drafter training data.")
 final class RegenerateCommand implements Callable<Integer> {
-    @Option(names = "--target", required = true, paramLabel = "DIR")
+    @Option(names = "--target", paramLabel = "DIR", description = "target model folder (default: the embedded default)")
     Path targetDir;
 
-    @Option(names = "--out", required = true, paramLabel = "DIR")
+    @Option(names = "--out", paramLabel = "DIR", description = "output folder (default: runs/regenerated/<target name>)")
     Path out;
 
     @Option(names = "--prompts", defaultValue = "600", description = "prompts to answer (default: ${DEFAULT-VALUE})")
@@ -52,6 +52,8 @@ final class RegenerateCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         DataFolder folder = data.resolve();
+        Path targetDir = this.targetDir != null ? this.targetDir : dev.blockdraft.Workflows.defaultTargetFolder();
+        Path out = this.out != null ? this.out : dev.blockdraft.Workflows.defaultRegeneratedFolder(targetDir);
         try (Target target = Target.load(targetDir, hardware.resolve())) {
             RegeneratedData written = dev.blockdraft.Workflows.regenerate(target, folder, out, prompts, validation,
                     new Regenerator.Settings(maxNewTokens, batch, temperature, topP, maxPromptTokens), seed);

@@ -32,7 +32,8 @@ final class TrainDrafterCommand implements Callable<Integer> {
     @Option(names = "--out", required = true, paramLabel = "DIR")
     Path out;
 
-    @Option(names = "--data-dir", paramLabel = "DIR", description = "regenerated data (default: <target>/regenerated, made if missing)")
+    @Option(names = "--data-dir", paramLabel = "DIR",
+            description = "regenerated data (default: runs/regenerated/<target name>, made if missing)")
     Path regenerated;
 
     @Option(names = "--block-size", defaultValue = "8")
@@ -63,7 +64,7 @@ final class TrainDrafterCommand implements Callable<Integer> {
     public Integer call() {
         Objective objective = Objectives.parse(objectiveName);
         try (Target target = Target.load(targetDir, hardware.resolve())) {
-            Path dataDir = regenerated != null ? regenerated : targetDir.resolve("regenerated");
+            Path dataDir = regenerated != null ? regenerated : dev.blockdraft.Workflows.defaultRegeneratedFolder(targetDir);
             RegeneratedData rd = java.nio.file.Files.exists(dataDir.resolve(RegeneratedData.MANIFEST))
                     ? RegeneratedData.load(dataDir)
                     : dev.blockdraft.Workflows.regenerate(target, data.resolve(), dataDir, 600, 48,
