@@ -163,6 +163,26 @@ class LlamaModelTest {
         }
     }
 
+    @Test
+    void batchedLeftPaddedGenerationEqualsOneAtATime() {
+        LlamaConfig config = tiny("qwen3");
+        try (LlamaModel model = randomModel(config, 21)) {
+            // sharpen so that every context token matters: padding leaking into attention would show
+            for (var e : model.parameters().asMap().entrySet()) {
+                if (!e.getKey().endsWith("norm.weight")) {
+                    e.getValue().muli(8);
+                }
+            }
+            java.util.List<int[]> prompts = java.util.List.of(new int[] {5}, new int[] {7, 8, 9, 10, 11, 12},
+                    new int[] {3, 1, 4}, new int[] {2, 7, 1, 8, 2, 8, 1, 8, 2});
+            java.util.List<int[]> batched = Generator.generateBatch(model, prompts, 12, Sampler.greedy(), -1);
+            for (int i = 0; i < prompts.size(); i++) {
+                int[] alone = Generator.generate(model, prompts.get(i), 12, Sampler.greedy(), -1).tokens();
+                assertArrayEquals(alone, batched.get(i), "prompt " + i);
+            }
+        }
+    }
+
     static long[] toLong(int[] ids) {
         long[] out = new long[ids.length];
         for (int i = 0; i < ids.length; i++) {
