@@ -18,7 +18,7 @@ timed() { local t0=$SECONDS; "$@"; local rc=$?; echo "[$(( SECONDS - t0 )) s, rc
 
 CP="$B/classes:$B/lib/*"
 # 1. parity (plain rows decide; workaround rows still measured, cheap)
-( source .gpu/env.sh && J="$JAVA_HOME/bin/java $DJL_JAVA_OPTS -cp $CP:$DJL_CP dev.blockdraft.cli.ParityCommand"
+( source .gpu/env.sh && J="$JAVA_HOME/bin/java $DJL_JAVA_OPTS -cp $CP:$DJL_CP dev.blockdraft.cli.Main parity"
   timed python3 $B/hf_parity.py --java "$J" --java-devices cpu,gpu --workdir /tmp/parity --json "$OUT/parity.json" ) \
   > "$OUT/parity.txt" 2> "$OUT/parity.err"; echo "parity rc $?" | tee -a "$OUT/timings.txt"
 
@@ -27,7 +27,7 @@ for mode in fp32 tf32; do
   ( if [[ $mode == tf32 ]]; then export DJL_TF32=1; fi
     source .gpu/env.sh
     smi "java_$mode"
-    timed "$JAVA_HOME/bin/java" $DJL_JAVA_OPTS -cp "$CP:$DJL_CP" dev.blockdraft.cli.BenchCommand train --device gpu \
+    timed "$JAVA_HOME/bin/java" $DJL_JAVA_OPTS -cp "$CP:$DJL_CP" dev.blockdraft.cli.Main bench train --device gpu \
         --json "$OUT/bench_train_$mode.json" ${BENCH_ARGS:-}
     smi_stop "java_$mode" ) > "$OUT/bench_train_$mode.txt" 2> "$OUT/bench_train_$mode.err"
   tail -20 "$OUT/bench_train_$mode.txt"
@@ -40,7 +40,7 @@ cat "$OUT/ref_bf16.json" "$OUT/ref_fp32_tf32.json"
 
 # 4. decode: random default-shape models (acceptance ~0: measures the mechanics only)
 ( export DJL_TF32=1; source .gpu/env.sh
-  timed "$JAVA_HOME/bin/java" $DJL_JAVA_OPTS -cp "$CP:$DJL_CP" dev.blockdraft.cli.BenchCommand decode --device gpu \
+  timed "$JAVA_HOME/bin/java" $DJL_JAVA_OPTS -cp "$CP:$DJL_CP" dev.blockdraft.cli.Main bench decode --device gpu \
       --prompts 4 --max-new-tokens 128 --json "$OUT/bench_decode.json" ) > "$OUT/bench_decode.txt" 2> "$OUT/bench_decode.err"
 tail -4 "$OUT/bench_decode.txt"
 cat "$OUT/parity.txt" | tail -25; cat "$OUT/timings.txt" "$OUT/smi_peaks.txt"

@@ -60,8 +60,7 @@ import picocli.CommandLine.Option;
  *       τ, speedup, token mismatches) on random or real models.</li>
  * </ul>
  *
- * <p>Runs through {@code Main} once registered there, or on its own:
- * {@code java -cp … dev.blockdraft.cli.BenchCommand train --device gpu}. Results: a small table on
+ * <p>Runs as {@code bin/blockdraft bench train --device gpu}. Results: a small table on
  * stdout and one JSON line (prefixed {@code BENCH_JSON }) for scripts.
  */
 @Command(name = "bench", mixinStandardHelpOptions = true,
@@ -75,19 +74,6 @@ public final class BenchCommand implements Callable<Integer> {
         return 2;
     }
 
-    /** Standalone entry point, for use before (or without) registration in {@link Main}. */
-    public static void main(String[] args) {
-        System.setProperty("ai.djl.offline", System.getProperty("ai.djl.offline", "true"));
-        CommandLine cli = new CommandLine(new BenchCommand());
-        cli.setExecutionExceptionHandler((ex, cmd, parsed) -> {
-            if (ex instanceof IllegalArgumentException) {
-                cmd.getErr().println("blockdraft bench " + cmd.getCommandName() + ": " + ex.getMessage());
-                return 2;
-            }
-            throw ex;
-        });
-        System.exit(cli.execute(args));
-    }
 
     // ---- shapes ---------------------------------------------------------------------------------
 

@@ -40,8 +40,7 @@ import picocli.CommandLine.Option;
  *       away from their 1/0 init, so a loader that dropped them would show.</li>
  * </ul>
  *
- * <p>Runs through {@code Main} once registered there, or on its own:
- * {@code java -cp … dev.blockdraft.cli.ParityCommand dump …}.
+ * <p>Runs as {@code bin/blockdraft parity dump …}.
  */
 @Command(name = "parity", hidden = true, mixinStandardHelpOptions = true,
         description = "Parity checks against Hugging Face transformers (see tests/parity/).",
@@ -54,11 +53,6 @@ public final class ParityCommand implements Callable<Integer> {
         return 2;
     }
 
-    /** Standalone entry point, for use before (or without) registration in {@link Main}. */
-    public static void main(String[] args) {
-        System.setProperty("ai.djl.offline", System.getProperty("ai.djl.offline", "true"));
-        System.exit(new CommandLine(new ParityCommand()).execute(args));
-    }
 
     @Command(name = "dump", mixinStandardHelpOptions = true,
             description = "Write a model's fp32 logits for --ids and its greedy continuation as JSON.")

@@ -10,7 +10,6 @@ import dev.blockdraft.draft.Drafter;
 import dev.blockdraft.draft.DrafterCheckpoint;
 import dev.blockdraft.io.BadInputException;
 import dev.blockdraft.io.Provenance;
-import dev.blockdraft.io.SafeTensors;
 import dev.blockdraft.lm.LlamaModel;
 import dev.blockdraft.train.objective.DraftBatch;
 import dev.blockdraft.train.objective.Objective;
@@ -186,25 +185,11 @@ public final class DrafterTrainer {
     }
 
     private int resume(Drafter drafter, AdamW optimizer, TrainingRun run, Path outDir) {
-        if (outDir == null || !Files.isDirectory(outDir)) {
-            return 0;
-        }
-        TrainerState state = TrainerState.read(outDir);
+        TrainerState state = TrainerState.resumable(outDir, config.optimizer().steps());
         if (state == null) {
             return 0;
         }
-        if (state.step() >= config.optimizer().steps()) {
-            throw BadInputException.of(outDir, "already holds a finished run of " + state.step()
-                    + " steps; choose another --out or more steps");
-        }
-        SafeTensors weights = SafeTensors.openFolder(outDir);
-        for (Map.Entry<String, NDArray> e : drafter.parameters().asMap().entrySet()) {
-            if (!weights.contains(e.getKey())) {
-                throw BadInputException.of(outDir, "checkpoint lacks drafter tensor '" + e.getKey() + "'");
-            }
-            e.getValue().set(weights.readFloats(e.getKey()));
-        }
-        state.restoreOptimizer(outDir, optimizer, drafter.parameters());
+        int step = state.restore(outDir, drafter.parameters(), optimizer, run);
         Path objectiveFile = outDir.resolve(OBJECTIVE_STATE);
         if (Files.exists(objectiveFile)) {
             try {
@@ -215,8 +200,7 @@ public final class DrafterTrainer {
                 throw BadInputException.of(objectiveFile, "cannot read: " + e.getMessage(), e);
             }
         }
-        run.restore(state.stepsOrEmpty(), state.evals() == null ? List.of() : state.evals());
-        return state.step();
+        return step;
     }
 
     private void save(Drafter drafter, AdamW optimizer, TrainingRun run, int step, Path outDir, Provenance provenance) {

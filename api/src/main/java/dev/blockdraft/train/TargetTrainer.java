@@ -4,9 +4,7 @@ import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.training.GradientCollector;
-import dev.blockdraft.io.BadInputException;
 import dev.blockdraft.io.Provenance;
-import dev.blockdraft.io.SafeTensors;
 import dev.blockdraft.lm.HfCheckpoint;
 import dev.blockdraft.lm.LlamaModel;
 import dev.blockdraft.nn.Ops;
@@ -116,29 +114,8 @@ public final class TargetTrainer {
     }
 
     private int resume(LlamaModel model, AdamW optimizer, TrainingRun run, Path outDir) {
-        if (outDir == null || !Files.isDirectory(outDir)) {
-            return 0;
-        }
-        TrainerState state = TrainerState.read(outDir);
-        if (state == null) {
-            return 0;
-        }
-        if (state.step() >= config.steps()) {
-            throw BadInputException.of(outDir, "already holds a finished run of " + state.step()
-                    + " steps; choose another --out or more steps");
-        }
-        SafeTensors weights = SafeTensors.openFolder(outDir);
-        try (NDManager tmp = model.manager().newSubManager()) {
-            for (Map.Entry<String, NDArray> e : model.parameters().asMap().entrySet()) {
-                if (!weights.contains(e.getKey())) {
-                    throw BadInputException.of(outDir, "checkpoint lacks tensor '" + e.getKey() + "' of this model");
-                }
-                e.getValue().set(weights.readFloats(e.getKey()));
-            }
-        }
-        state.restoreOptimizer(outDir, optimizer, model.parameters());
-        run.restore(state.stepsOrEmpty(), state.evals() == null ? List.of() : state.evals());
-        return state.step();
+        TrainerState state = TrainerState.resumable(outDir, config.steps());
+        return state == null ? 0 : state.restore(outDir, model.parameters(), optimizer, run);
     }
 
     private void save(LlamaModel model, AdamW optimizer, TrainingRun run, int step, Path outDir, Path tokenizerDir,

@@ -61,6 +61,37 @@ public record TrainerState(int step, Map<String, String> config, List<TrainingRu
         }
     }
 
+    /**
+     * The unfinished run saved in {@code dir}, or null when there is none to resume (no folder,
+     * or a folder without trainer state). A finished run is an error: it is never trained again
+     * silently.
+     */
+    public static TrainerState resumable(Path dir, int totalSteps) {
+        if (dir == null || !Files.isDirectory(dir)) {
+            return null;
+        }
+        TrainerState state = read(dir);
+        if (state != null && state.step() >= totalSteps) {
+            throw BadInputException.of(dir, "already holds a finished run of " + state.step()
+                    + " steps; choose another --out or more steps");
+        }
+        return state;
+    }
+
+    /** Puts the checkpoint's weights, optimizer moments and history back; returns the step reached. */
+    public int restore(Path dir, StateDict params, AdamW optimizer, TrainingRun run) {
+        SafeTensors weights = SafeTensors.openFolder(dir);
+        for (Map.Entry<String, ai.djl.ndarray.NDArray> e : params.asMap().entrySet()) {
+            if (!weights.contains(e.getKey())) {
+                throw BadInputException.of(dir, "checkpoint lacks tensor '" + e.getKey() + "' of this model");
+            }
+            e.getValue().set(weights.readFloats(e.getKey()));
+        }
+        restoreOptimizer(dir, optimizer, params);
+        run.restore(stepsOrEmpty(), evals == null ? List.of() : evals);
+        return step;
+    }
+
     /** Restores the optimizer moments saved by {@link #writeInto}. */
     public void restoreOptimizer(Path dir, AdamW optimizer, StateDict params) {
         SafeTensors st = SafeTensors.open(dir.resolve(OPTIMIZER_FILE));
