@@ -20,12 +20,12 @@ import dev.blockdraft.lm.Target;
 import dev.blockdraft.spec.SpeculativeDecoder;
 import dev.blockdraft.train.AdamW;
 import dev.blockdraft.train.BlockSampler;
-import dev.blockdraft.train.DrafterTrainer;
+import dev.blockdraft.train.DrafterStep;
+import dev.blockdraft.train.Precision;
+import dev.blockdraft.train.TrainConfig;
 import dev.blockdraft.train.RegeneratedData;
 import dev.blockdraft.train.TargetTrainer;
-import dev.blockdraft.train.objective.DraftBatch;
 import dev.blockdraft.train.objective.Objective;
-import dev.blockdraft.train.objective.ObjectiveValue;
 import dev.blockdraft.train.objective.Objectives;
 import java.io.BufferedReader;
 import java.io.IOException;
@@ -218,8 +218,9 @@ public final class BenchCommand implements Callable<Integer> {
         @Option(names = "--half-target", description = "compute the frozen target's features in fp16 (GPU)")
         boolean halfTarget;
 
-        /** The model the drafter's features come from: the target or its fp16 copy. */
-        private LlamaModel featureModel;
+        @Option(names = "--precision", defaultValue = "fp32", converter = Options.PrecisionConverter.class,
+                description = "drafter training: fp32 | fp16 (mixed precision, dynamic loss scale, fp16 target) (default: ${DEFAULT-VALUE})")
+        Precision precision;
 
         @Option(names = "--json", paramLabel = "FILE", description = "also write the JSON result here")
         Path json;
@@ -237,7 +238,7 @@ public final class BenchCommand implements Callable<Integer> {
             out.put("command", "bench train");
             out.put("device", device.toString());
             out.put("gpu", gpuName(device));
-            out.put("dtype", "fp32");
+            out.put("dtype", precision.toString());
             out.put("tf32_override", "1".equals(System.getenv("TORCH_ALLOW_TF32_CUBLAS_OVERRIDE")));
             out.put("engine", Engine.getInstance().getEngineName() + " " + Engine.getInstance().getVersion());
             out.put("shapes", r.asMap());
@@ -245,15 +246,8 @@ public final class BenchCommand implements Callable<Integer> {
                     Drafter drafter = Drafter.initialize(r.drafter(tc), target, seed + 1)) {
                 out.put("params", Map.of("target", target.parameters().parameterCount(),
                         "drafter_trainable", drafter.parameters().parameterCount()));
-                featureModel = halfTarget ? target.halfPrecisionCopy() : target;
-                out.put("half_target", halfTarget);
-                try {
-                    out.put("drafter_step", drafterBench(r, target, drafter, mem));
-                } finally {
-                    if (featureModel != target) {
-                        featureModel.close();
-                    }
-                }
+                out.put("half_target", halfTarget || precision == Precision.FP16);
+                out.put("drafter_step", drafterBench(r, target, drafter, mem));
                 if (targetSteps > 0) {
                     out.put("target_step", targetBench(r, target, ts, tl));
                 }
@@ -292,26 +286,32 @@ public final class BenchCommand implements Callable<Integer> {
             List<Double> losses = new ArrayList<>();
             Map<String, Double> phases = new LinkedHashMap<>();
             long tAll = System.nanoTime();
-            try (AdamW optimizer = AdamW.standard(drafter.parameters().manager(), weightDecay)) {
-                drafter.parameters().requireGradients(true);
+            TrainConfig opt = new TrainConfig(warmup + steps + profileSteps, r.s, r.l, 1, lr, 0, 1.0, weightDecay,
+                    clipNorm, 0, 0, 0, seed);
+            int skipped = 0;
+            try (DrafterStep stepper = new DrafterStep(drafter, objective, opt, precision, halfTarget)) {
+                drafter.parameters().requireGradients(precision == Precision.FP32);
                 int total = warmup + steps + profileSteps;
                 for (int step = 0; step < total; step++) {
                     BlockSampler.Batch batch = batches.get(step % batches.size());
                     boolean profiling = step >= warmup + steps;
                     Phases ph = profiling ? new Phases(drafter.parameters().manager()) : null;
                     long t0 = System.nanoTime();
-                    double[] lossNorm = drafterStep(drafter, objective, optimizer, batch, ph);
+                    DrafterStep.Result res = stepper.run(List.of(batch), lr, ph == null ? DrafterStep.PhaseMarks.NONE
+                            : phase -> mark(ph, phase));
                     sync(drafter.parameters().manager());
                     double ms = (System.nanoTime() - t0) / 1e6;
                     mem.sample();
-                    losses.add(lossNorm[0]);
+                    losses.add(res.loss());
+                    skipped += res.skipped() ? 1 : 0;
                     if (step >= warmup && !profiling) {
                         times.add(ms);
                     }
                     if (profiling) {
                         ph.times.forEach((k, v) -> phases.merge(k, v / profileSteps, Double::sum));
                     }
-                    System.err.printf("step %3d loss %.4f |g| %.3f %8.2f ms%s%n", step, lossNorm[0], lossNorm[1], ms,
+                    System.err.printf("step %3d loss %.4f |g| %.3f %8.2f ms%s%s%n", step, res.loss(), res.gradNorm(), ms,
+                            res.skipped() ? " (skipped: overflow)" : "",
                             step < warmup ? " (warm-up)" : profiling ? " (profiled, synced phases)" : "");
                 }
                 drafter.parameters().requireGradients(false);
@@ -322,6 +322,8 @@ public final class BenchCommand implements Callable<Integer> {
             double achieved = (flops[0] + flops[1]) / (med / 1e3) / 1e12;
             Map<String, Object> o = new LinkedHashMap<>();
             o.put("objective", objectiveSpec);
+            o.put("precision", precision.toString());
+            o.put("skipped_steps", skipped);
             o.put("steps_timed", times.size());
             o.put("warmup", warmup);
             o.put("step_ms_median", med);
@@ -346,54 +348,6 @@ public final class BenchCommand implements Callable<Integer> {
                     + "sampled after every step; baseline = before the models were built (CUDA context may not exist yet)");
             o.put("wall_s", wall);
             return o;
-        }
-
-        /** One step as DrafterTrainer runs it; {@code ph} != null syncs and times each phase. Returns {loss, |g|}. */
-        private double[] drafterStep(Drafter drafter, Objective objective, AdamW optimizer, BlockSampler.Batch batch,
-                Phases ph) {
-            double loss;
-            try (NDManager scope = drafter.parameters().manager().newSubManager()) {
-                BlockSampler.Batch.OnDevice d = batch.toDevice(scope);
-                mark(ph, "to_device (ids, mask)");
-                try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
-                    NDArray logits = slotLogits(drafter, featureModel, d, batch, ph); // (N, K, V)
-                    ObjectiveValue value = objective.loss(new DraftBatch(d.labels(), d.slotMask()), logits);
-                    mark(ph, "objective (loss)");
-                    gc.backward(value.total());
-                    mark(ph, "backward");
-                    loss = value.total().getFloat();
-                }
-            }
-            mark(ph, "close step scope");
-            double gradNorm = AdamW.gradientNorm(drafter.parameters());
-            mark(ph, "grad norm");
-            double clip = clipNorm > 0 && gradNorm > clipNorm ? clipNorm / gradNorm : 1.0;
-            if (Double.isFinite(gradNorm)) {
-                optimizer.step(drafter.parameters(), lr, clip);
-            }
-            mark(ph, "AdamW step");
-            AdamW.zeroGradients(drafter.parameters());
-            mark(ph, "zero grads");
-            return new double[] {loss, gradNorm};
-        }
-
-        /**
-         * A copy of {@code DrafterTrainer.slotLogits} (package-private there), with optional phase
-         * marks: target forward → features → context states → drafter layers → slot logits.
-         */
-        private static NDArray slotLogits(Drafter drafter, LlamaModel featureModel, BlockSampler.Batch.OnDevice d,
-                BlockSampler.Batch batch, Phases ph) {
-            NDArray features = DrafterTrainer.targetFeatures(featureModel, d.ids(), drafter.config().featureLayers());
-            mark(ph, "target forward (features)");
-            NDArray context = drafter.contextStates(features); // (S, L, C)
-            NDArray hidden = drafter.forward(d.blockIds(), d.blockPositions(), context, d.contextPositions(), d.mask());
-            mark(ph, "drafter forward");
-            int b = batch.blockSize();
-            long s = batch.sequences(), m = batch.blocks(), c = hidden.getShape().get(2);
-            NDArray slots = hidden.reshape(s * m, b, c).get(":, 1:, :");
-            NDArray logits = drafter.head(slots);
-            mark(ph, "head (slot logits)");
-            return logits;
         }
 
         private Map<String, Object> targetBench(Resolved r, LlamaModel target, int ts, int tl) {

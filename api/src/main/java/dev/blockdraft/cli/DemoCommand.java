@@ -61,6 +61,16 @@ final class DemoCommand implements Callable<Integer> {
     @Option(names = "--seed", defaultValue = "7")
     long seed;
 
+    @Option(names = "--batch", description = "drafter training: sequences per step (default: 8)")
+    Integer batch;
+
+    @Option(names = "--blocks-per-sequence", description = "drafter training: anchors per sequence (default: 12)")
+    Integer blocks;
+
+    @Option(names = "--precision", defaultValue = "fp32", converter = Options.PrecisionConverter.class,
+            description = "drafter training: fp32 | fp16 (mixed precision, GPU) (default: ${DEFAULT-VALUE})")
+    dev.blockdraft.train.Precision precision;
+
     @Mixin
     Options.Data data;
 
@@ -87,11 +97,17 @@ final class DemoCommand implements Callable<Integer> {
             DrafterConfig dc = DrafterConfig.forTarget(target.config(), targetFolder.getFileName().toString(), blockSize,
                     target.tokenizer().maskId());
             DraftTrainConfig tc = DraftTrainConfig.smallCpu().withSteps(steps).withSeed(seed);
+            if (batch != null) {
+                tc = tc.withOptimizer(tc.optimizer().withBatch(batch, tc.optimizer().seqLen()));
+            }
+            if (blocks != null) {
+                tc = tc.withBlocksPerSequence(blocks);
+            }
             BenchmarkRun run = BenchmarkRun.of(evalPrompts, evalTokens, Benchmark.values());
             List<AcceptanceReport> reports = new ArrayList<>();
             for (String name : objectives) {
                 Path drafterDir = out.resolve("drafter-" + name.replaceAll("[^A-Za-z0-9._-]", "_"));
-                try (Drafter drafter = trainOrLoad(target, dc, tc, name, rd, drafterDir)) {
+                try (Drafter drafter = trainOrLoad(target, dc, tc, precision, name, rd, drafterDir)) {
                     AcceptanceReport report = new SpeculativeEvaluator().withObjective(name)
                             .withDrafterName(drafterDir.getFileName().toString())
                             .withOfflineTau(Workflows.offlineTau(drafter, target.tokenizer().padId()))
@@ -114,14 +130,15 @@ final class DemoCommand implements Callable<Integer> {
         return 0;
     }
 
-    private static Drafter trainOrLoad(Target target, DrafterConfig dc, DraftTrainConfig tc, String objective,
-            RegeneratedData rd, Path dir) {
+    private static Drafter trainOrLoad(Target target, DrafterConfig dc, DraftTrainConfig tc,
+            dev.blockdraft.train.Precision precision, String objective, RegeneratedData rd, Path dir) {
         if (Files.exists(dir.resolve("config.json")) && !Files.exists(dir.resolve(dev.blockdraft.train.TrainerState.OPTIMIZER_FILE))) {
             System.out.println("reusing trained drafter " + dir);
             return dev.blockdraft.draft.DrafterCheckpoint.load(dir, target.model());
         }
         Drafter drafter = Drafter.initialize(dc, target.model(), tc.optimizer().seed());
-        TrainingRun run = new DrafterTrainer(tc, Objectives.parse(objective), List.of(new ConsoleProgress("drafter " + objective))).named(objective)
+        TrainingRun run = new DrafterTrainer(tc, Objectives.parse(objective), List.of(new ConsoleProgress("drafter " + objective)))
+                .withPrecision(precision).named(objective)
                 .train(drafter, rd, target.tokenizer().padId(), dir, null);
         System.out.printf("drafter %s: held-out τ %.3f (expected %.3f)%n", objective, run.lastEval("tau"), run.lastEval("expected_tau"));
         return drafter;

@@ -31,4 +31,12 @@ final class Options {
             return Devices.parse(device);
         }
     }
+
+    /** {@code --precision fp32|fp16}. */
+    static final class PrecisionConverter implements picocli.CommandLine.ITypeConverter<dev.blockdraft.train.Precision> {
+        @Override
+        public dev.blockdraft.train.Precision convert(String value) {
+            return dev.blockdraft.train.Precision.parse(value);
+        }
+    }
 }

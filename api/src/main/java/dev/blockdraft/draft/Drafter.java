@@ -102,6 +102,19 @@ public final class Drafter implements AutoCloseable {
         return s;
     }
 
+    /**
+     * The same drafter over other parameters and target, e.g. fp16 working copies of this one's
+     * weights with an fp16 copy of the target. The view owns nothing: close its parameters, not it.
+     */
+    public Drafter over(StateDict workingParams, LlamaModel workingTarget) {
+        return new Drafter(config, workingParams, workingTarget);
+    }
+
+    /** The type the forward pass computes in (that of the parameters). */
+    public DataType computeType() {
+        return params.get(FC).getDataType();
+    }
+
     public DrafterConfig config() {
         return config;
     }

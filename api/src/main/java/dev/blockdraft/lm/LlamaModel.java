@@ -63,6 +63,15 @@ public final class LlamaModel implements AutoCloseable {
         this.params = params;
         NDArray[] rope = Ops.ropeTables(params.manager(), config.maxPositionEmbeddings(), config.headDim(),
                 config.ropeTheta());
+        if (params.contains(EMBED) && params.get(EMBED).getDataType() != DataType.FLOAT32) {
+            // tables in the compute type, so rope needs no per-call cast (constants: detaching is fine)
+            DataType type = params.get(EMBED).getDataType();
+            for (int i = 0; i < rope.length; i++) {
+                NDArray narrow = rope[i].toType(type, true);
+                rope[i].close();
+                rope[i] = narrow;
+            }
+        }
         this.ropeCos = rope[0];
         this.ropeSin = rope[1];
         this.layers = new LayerNames[config.numHiddenLayers()];
@@ -241,8 +250,9 @@ public final class LlamaModel implements AutoCloseable {
     }
 
     /**
-     * An fp16 copy for inference on a GPU (a frozen target's features): half the memory traffic
-     * and fp16 tensor cores; norms still normalise in fp32. The copy owns its own parameters.
+     * An fp16 copy for a GPU (a frozen target's features, the embeddings and LM head of an fp16
+     * drafter): half the memory traffic and fp16 tensor cores; norms accumulate in fp32. The copy
+     * owns its own parameters.
      */
     public LlamaModel halfPrecisionCopy() {
         StateDict half = new StateDict(NDManager.newBaseManager(device()));

@@ -39,14 +39,17 @@ public final class Ops {
         return Embedding.embedding(ids, table, SparseFormat.DENSE).singletonOrThrow();
     }
 
-    /** RMSNorm over the last axis: x / sqrt(mean(x²) + eps) · w, computed in x's precision. */
+    /**
+     * RMSNorm over the last axis: x / sqrt(mean(x²) + eps) · w. fp32 computes exactly HF's formula.
+     * fp16 (training copies and frozen-target features on a GPU) goes through {@code F.normalize}, whose
+     * norm accumulates in fp32 (mean(x²) itself would overflow fp16 once |x| passes 256) and which stays
+     * in the autograd graph (a cast would detach): x·√C / max(‖x‖, √(C·eps)), equal to the formula up to a
+     * relative eps / (2·mean(x²)).
+     */
     public static NDArray rmsNorm(NDArray x, NDArray weight, double eps) {
         if (x.getDataType() == DataType.FLOAT16) {
-            // Half precision is an inference path (a frozen target's features; toType detaches from autograd):
-            // the mean of squares overflows fp16, so normalise in fp32 as HF does, then narrow again.
-            NDArray x32 = x.toType(DataType.FLOAT32, false);
-            NDArray ms = x32.square().mean(new int[] {-1}, true);
-            return x32.div(ms.add(eps).sqrt()).toType(DataType.FLOAT16, false).mul(weight);
+            long c = x.getShape().get(x.getShape().dimension() - 1);
+            return x.normalize(2, -1, Math.sqrt(c * eps)).mul(Math.sqrt(c)).mul(weight);
         }
         NDArray ms = x.square().mean(new int[] {-1}, true); // (…, 1)
         return x.div(ms.add(eps).sqrt()).mul(weight);

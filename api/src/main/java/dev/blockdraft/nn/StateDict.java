@@ -77,6 +77,18 @@ public final class StateDict implements AutoCloseable {
         return n;
     }
 
+    /**
+     * fp16 copies of every parameter, owned by {@code manager}: fresh autograd leaves (the cast
+     * detaches), so a training step can take gradients in fp16 and apply them to these fp32 masters.
+     */
+    public StateDict halfPrecisionCopy(NDManager manager) {
+        StateDict half = new StateDict(manager);
+        for (Map.Entry<String, NDArray> e : tensors.entrySet()) {
+            half.put(e.getKey(), e.getValue().toType(ai.djl.ndarray.types.DataType.FLOAT16, true));
+        }
+        return half;
+    }
+
     /** Marks every parameter as requiring gradients (training). */
     public void requireGradients(boolean requires) {
         for (NDArray a : tensors.values()) {

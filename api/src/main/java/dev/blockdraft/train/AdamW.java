@@ -1,6 +1,7 @@
 package dev.blockdraft.train;
 
 import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import dev.blockdraft.nn.StateDict;
 import java.util.LinkedHashMap;
@@ -67,46 +68,68 @@ public final class AdamW implements AutoCloseable {
      */
     public static double gradientNorm(StateDict params) {
         try (NDManager tmp = params.manager().newSubManager()) {
-            NDArray total = null;
-            for (NDArray p : params.asMap().values()) {
-                NDArray g = p.getGradient();
-                g.attach(tmp);
-                NDArray sq = g.square().sum();
-                total = total == null ? sq : total.add(sq);
-            }
-            return total == null ? 0 : Math.sqrt(total.getFloat());
+            return norm(gradients(params, tmp).values());
+        }
+    }
+
+    /** The parameters' gradients as arrays owned by {@code scope} (the handles share the gradients' storage). */
+    public static Map<String, NDArray> gradients(StateDict params, NDManager scope) {
+        Map<String, NDArray> grads = new LinkedHashMap<>();
+        for (Map.Entry<String, NDArray> e : params.asMap().entrySet()) {
+            NDArray g = e.getValue().getGradient();
+            g.attach(scope);
+            grads.put(e.getKey(), g);
+        }
+        return grads;
+    }
+
+    /** L2 norm of several arrays together, with one host sync; NaN or infinity if any entry is. */
+    public static double norm(Iterable<NDArray> arrays) {
+        NDArray total = null;
+        for (NDArray g : arrays) {
+            NDArray sq = g.square().sum();
+            total = total == null ? sq : total.add(sq);
+        }
+        return total == null ? 0 : Math.sqrt(total.getFloat());
+    }
+
+    /**
+     * One update with learning rate {@code lr} from the parameters' own gradients, which are
+     * first multiplied by {@code gradScale} (gradient-accumulation averaging and clipping in one).
+     */
+    public void step(StateDict params, double lr, double gradScale) {
+        try (NDManager tmp = manager.newSubManager()) {
+            step(params, gradients(params, tmp), lr, gradScale);
         }
     }
 
     /**
-     * One update with learning rate {@code lr}; gradients are first multiplied by
-     * {@code gradScale} (gradient-accumulation averaging, clipping and loss-scale undo in one).
+     * One update from explicit gradients (fp32, same names and shapes as {@code params}; e.g. the
+     * unscaled gradients of fp16 working copies), multiplied by {@code gradScale} first.
+     *
+     * <p>Runs DJL's native Adam kernel ({@code adamUpdate}: one JNI call per tensor instead of a
+     * dozen eager ops) with PyTorch's AdamW semantics: decay {@code p ← p·(1 − lr·wd)} first, then
+     * {@code p ← p − lr/bc1 · m / (√v/√bc2 + eps)}. The kernel computes {@code m·a / (√v + e)}, so
+     * a = lr·√bc2/bc1 and e = eps·√bc2 give exactly that.
      */
-    public void step(StateDict params, double lr, double gradScale) {
+    public void step(StateDict params, Map<String, NDArray> grads, double lr, double gradScale) {
         stepCount++;
         double bc1 = 1 - Math.pow(beta1, stepCount);
         double bc2 = 1 - Math.pow(beta2, stepCount);
-        for (Map.Entry<String, NDArray> e : params.asMap().entrySet()) {
-            NDArray p = e.getValue();
-            try (NDManager tmp = manager.newSubManager()) {
-                NDArray g = p.getGradient();
-                g.attach(tmp);
-                NDArray m = firstMoment.computeIfAbsent(e.getKey(), k -> manager.zeros(p.getShape(), p.getDataType()));
-                NDArray v = secondMoment.computeIfAbsent(e.getKey(), k -> manager.zeros(p.getShape(), p.getDataType()));
-                NDArray gs = g.mul(gradScale); // (in tmp)
-                m.muli(beta1).addi(gs.mul(1 - beta1));
-                v.muli(beta2).addi(gs.square().mul(1 - beta2));
-                NDArray denom = v.sqrt(); // lands in the optimizer's manager: move it to tmp
-                denom.attach(tmp);
-                denom.muli(1 / Math.sqrt(bc2)).addi(eps);
-                NDArray update = m.div(denom); // also in the optimizer's manager
-                update.attach(tmp);
-                update.muli(lr / bc1);
-                if (weightDecay > 0 && p.getShape().dimension() >= 2) {
-                    p.muli(1 - lr * weightDecay);
-                }
-                p.subi(update);
+        float a = (float) (lr * Math.sqrt(bc2) / bc1);
+        float e = (float) (eps * Math.sqrt(bc2));
+        for (Map.Entry<String, NDArray> entry : params.asMap().entrySet()) {
+            NDArray p = entry.getValue();
+            NDArray g = grads.get(entry.getKey());
+            if (g == null) {
+                throw new IllegalArgumentException("no gradient for parameter '" + entry.getKey() + "'");
             }
+            NDArray m = firstMoment.computeIfAbsent(entry.getKey(), k -> manager.zeros(p.getShape(), p.getDataType()));
+            NDArray v = secondMoment.computeIfAbsent(entry.getKey(), k -> manager.zeros(p.getShape(), p.getDataType()));
+            float wd = p.getShape().dimension() >= 2 ? (float) weightDecay : 0f;
+            // no clip value (-1): the global-norm clip is already in gradScale
+            p.getNDArrayInternal().adamUpdate(new NDList(p, g, m, v), new NDList(p), (float) lr, a, wd,
+                    (float) gradScale, -1f, (float) beta1, (float) beta2, e, false, true);
         }
     }
 

@@ -37,11 +37,16 @@ public final class BlockSampler {
                 NDArray mask, NDArray labels, NDArray slotMask) {}
 
         public OnDevice toDevice(NDManager m) {
+            return toDevice(m, DataType.FLOAT32);
+        }
+
+        /** As {@link #toDevice(NDManager)}, with the additive mask in {@code maskType} (the drafter's compute type). */
+        public OnDevice toDevice(NDManager m, DataType maskType) {
             int s = sequences, l = length, q = blocks * blockSize;
             NDArray ids = m.create(this.ids).reshape(s, l);
             NDArray ctxPos = m.arange(0, l).toType(DataType.INT64, false).reshape(1, l).broadcast(s, l);
             return new OnDevice(ids, ctxPos, m.create(blockIds).reshape(s, q), m.create(blockPositions).reshape(s, q),
-                    deviceMask(m), m.create(labels).reshape((long) s * blocks, blockSize - 1),
+                    deviceMask(m, maskType), m.create(labels).reshape((long) s * blocks, blockSize - 1),
                     m.create(slotMask).reshape((long) s * blocks, blockSize - 1));
         }
 
@@ -49,7 +54,7 @@ public final class BlockSampler {
          * The additive attention mask (S, 1, Q, L+Q), built on the device from the anchors: a query
          * sees context keys before its block's anchor, and the keys of its own block.
          */
-        NDArray deviceMask(NDManager m) {
+        NDArray deviceMask(NDManager m, DataType maskType) {
             int s = sequences, l = length, q = blocks * blockSize;
             long[] queryBlock = new long[q];
             for (int i = 0; i < q; i++) {
@@ -60,7 +65,7 @@ public final class BlockSampler {
             NDArray qb = m.create(queryBlock);
             NDArray sameBlock = qb.reshape(q, 1).eq(qb.reshape(1, q)).expandDims(0).repeat(0, s); // (S, Q, Q)
             NDArray allowed = context.concat(sameBlock, 2).reshape(s, 1, q, l + q);
-            return Ops.additiveMask(allowed, DataType.FLOAT32);
+            return Ops.additiveMask(allowed, maskType);
         }
 
         /** The same mask on the host, true = may attend, laid out (S, Q, L+Q) (for tests and inspection). */

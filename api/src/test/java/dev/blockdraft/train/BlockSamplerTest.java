@@ -46,7 +46,7 @@ class BlockSamplerTest {
         BlockSampler sampler = new BlockSampler(4, 5, 64, MASK, PAD); // the short sequence gets padding blocks
         BlockSampler.Batch b = sampler.sample(seqs, 3, new java.util.SplittableRandom(2));
         try (ai.djl.ndarray.NDManager m = ai.djl.ndarray.NDManager.newBaseManager(ai.djl.Device.cpu())) {
-            float[] additive = b.deviceMask(m).toFloatArray();
+            float[] additive = b.deviceMask(m, ai.djl.ndarray.types.DataType.FLOAT32).toFloatArray();
             boolean[] host = b.allowed();
             assertEquals(host.length, additive.length);
             for (int i = 0; i < host.length; i++) {
