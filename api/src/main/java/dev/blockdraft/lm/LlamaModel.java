@@ -80,6 +80,31 @@ public final class LlamaModel implements AutoCloseable {
         }
     }
 
+    private LlamaModel(LlamaConfig config, StateDict params, NDArray ropeCos, NDArray ropeSin) {
+        this.config = config;
+        this.params = params;
+        this.ropeCos = ropeCos;
+        this.ropeSin = ropeSin;
+        this.layers = new LayerNames[config.numHiddenLayers()];
+        for (int i = 0; i < layers.length; i++) {
+            layers[i] = LayerNames.of(i);
+        }
+    }
+
+    /**
+     * The same model over other parameters, e.g. the fp16 working copies of one training step
+     * ({@link StateDict#halfPrecisionCopy}); the rotary tables are cast into their manager, so the
+     * view lives exactly as long as those parameters.
+     */
+    public LlamaModel over(StateDict workingParams) {
+        DataType type = workingParams.get(EMBED).getDataType();
+        NDArray cos = ropeCos.toType(type, true);
+        NDArray sin = ropeSin.toType(type, true);
+        cos.attach(workingParams.manager());
+        sin.attach(workingParams.manager());
+        return new LlamaModel(config, workingParams, cos, sin);
+    }
+
     /** A freshly initialised model: N(0, 0.02) weights as in HF, norms at one, biases at zero. */
     public static LlamaModel initialize(LlamaConfig config, Device device, long seed) {
         StateDict p = new StateDict(NDManager.newBaseManager(device));

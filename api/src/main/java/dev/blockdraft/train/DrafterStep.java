@@ -121,26 +121,10 @@ public final class DrafterStep implements AutoCloseable {
                     }
                 }
             }
-            Map<String, NDArray> grads = AdamW.gradients(working, scope);
-            if (fp16) {
-                grads.replaceAll((name, g) -> g.toType(DataType.FLOAT32, false));
-            }
-            // true gradient = accumulated / (micros · scale)
-            double gradNorm = AdamW.norm(grads.values()) / (micros * lossScale);
-            boolean finite = Double.isFinite(gradNorm);
-            marks.mark("grad norm");
-            if (fp16) {
-                scaler.update(finite);
-            }
-            double clip = config.clipNorm() > 0 && gradNorm > config.clipNorm() ? config.clipNorm() / gradNorm : 1.0;
-            if (finite) {
-                optimizer.step(master, grads, lr, clip / (micros * lossScale));
-                marks.mark("AdamW step");
-            }
-            if (!fp16) {
-                AdamW.zeroGradients(master); // the native update zeroes them too, but not on a skipped step
-            }
-            return new Result(lossSum / micros, terms, gradNorm, !finite);
+            GradientStep.Outcome out = GradientStep.apply(master, working, optimizer, scaler, micros, lr,
+                    config.clipNorm(), scope);
+            marks.mark("grad norm, AdamW step");
+            return new Result(lossSum / micros, terms, out.gradNorm(), out.skipped());
         } finally {
             marks.mark("close step scope");
         }

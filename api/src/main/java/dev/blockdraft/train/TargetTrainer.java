@@ -3,11 +3,14 @@ package dev.blockdraft.train;
 import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
 import ai.djl.training.GradientCollector;
 import dev.blockdraft.io.Provenance;
 import dev.blockdraft.lm.HfCheckpoint;
 import dev.blockdraft.lm.LlamaModel;
 import dev.blockdraft.nn.Ops;
+import dev.blockdraft.nn.StateDict;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
@@ -21,10 +24,24 @@ import java.util.Map;
 public final class TargetTrainer {
     private final TrainConfig config;
     private final List<TrainingListener> listeners;
+    private final Precision precision;
 
     public TargetTrainer(TrainConfig config, List<TrainingListener> listeners) {
+        this(config, listeners, Precision.FP32);
+    }
+
+    private TargetTrainer(TrainConfig config, List<TrainingListener> listeners, Precision precision) {
         this.config = config;
         this.listeners = List.copyOf(listeners);
+        this.precision = precision;
+    }
+
+    /**
+     * Trains in {@code precision}: {@link Precision#FP16} runs each step's forward and backward on
+     * fresh fp16 copies of the fp32 masters with a dynamic loss scale (GPU); validation stays fp32.
+     */
+    public TargetTrainer withPrecision(Precision precision) {
+        return new TargetTrainer(config, listeners, precision);
     }
 
     /**
@@ -38,37 +55,44 @@ public final class TargetTrainer {
             Path tokenizerDir, Provenance provenance) {
         Map<String, String> settings = new LinkedHashMap<>(config.asMap());
         settings.put("parameters", "" + model.parameters().parameterCount());
+        settings.put("precision", precision.toString());
+        boolean fp16 = precision == Precision.FP16;
+        LossScaler scaler = fp16 ? LossScaler.dynamic() : null;
         TrainingRun run = new TrainingRun("target", settings);
         LrSchedule schedule = config.schedule();
         try (AdamW optimizer = AdamW.standard(model.manager(), config.weightDecay())) {
-            int start = resume(model, optimizer, run, outDir);
+            int start = resume(model, optimizer, run, outDir, scaler);
             listeners.forEach(l -> l.onStart(run, start, config.steps()));
-            model.parameters().requireGradients(true);
+            model.parameters().requireGradients(!fp16);
             long tokensSeen = run.steps().isEmpty() ? 0 : run.steps().get(run.steps().size() - 1).tokensSeen();
             for (int step = start; step < config.steps(); step++) {
                 long t0 = System.nanoTime();
                 double lr = schedule.lrAt(step);
                 double lossSum = 0;
+                GradientStep.Outcome outcome;
                 try (NDManager scope = model.manager().newSubManager()) {
+                    StateDict working = fp16 ? model.parameters().halfPrecisionCopy(scope) : model.parameters();
+                    LlamaModel work = fp16 ? model.over(working) : model;
+                    working.requireGradients(true);
+                    double lossScale = fp16 ? scaler.scale() : 1;
                     for (int micro = 0; micro < config.gradAccum(); micro++) {
                         long[] windows = train.randomWindows(config.batchSize(), config.seqLen(), config.seed(), step, micro);
                         try (NDManager microScope = scope.newSubManager();
                                 GradientCollector gc = Engine.getInstance().newGradientCollector()) {
-                            NDArray loss = windowLoss(model, microScope, windows, config.batchSize(), config.seqLen());
-                            gc.backward(loss);
+                            NDArray loss = windowLoss(work, microScope, windows, config.batchSize(), config.seqLen());
+                            gc.backward(fp16 ? loss.mul(lossScale) : loss);
                             lossSum += loss.getFloat();
                         }
                     }
+                    outcome = GradientStep.apply(model.parameters(), working, optimizer, scaler, config.gradAccum(), lr,
+                            config.clipNorm(), scope);
                 }
-                double gradNorm = AdamW.gradientNorm(model.parameters()) / config.gradAccum();
-                double clip = config.clipNorm() > 0 && gradNorm > config.clipNorm() ? config.clipNorm() / gradNorm : 1.0;
-                optimizer.step(model.parameters(), lr, clip / config.gradAccum());
-                AdamW.zeroGradients(model.parameters());
+                double gradNorm = outcome.gradNorm();
                 long tokens = (long) config.batchSize() * config.seqLen() * config.gradAccum();
                 tokensSeen += tokens;
                 double seconds = (System.nanoTime() - t0) / 1e9;
                 TrainingRun.Step s = new TrainingRun.Step(step + 1, lossSum / config.gradAccum(), Map.of(), lr, gradNorm,
-                        tokens / seconds, tokensSeen, false);
+                        tokens / seconds, tokensSeen, outcome.skipped());
                 run.record(s);
                 listeners.forEach(l -> l.onStep(run, s, config.steps()));
                 boolean last = step + 1 == config.steps();
@@ -79,7 +103,7 @@ public final class TargetTrainer {
                     listeners.forEach(l -> l.onEval(run, e));
                 }
                 if (outDir != null && (last || (config.checkpointEvery() > 0 && (step + 1) % config.checkpointEvery() == 0))) {
-                    save(model, optimizer, run, step + 1, outDir, tokenizerDir, provenance);
+                    save(model, optimizer, scaler, run, step + 1, outDir, tokenizerDir, provenance);
                     int reached = step + 1;
                     listeners.forEach(l -> l.onCheckpoint(run, reached, outDir));
                 }
@@ -110,18 +134,27 @@ public final class TargetTrainer {
         NDArray input = ids.get(":, :-1"); // (B, T)
         NDArray labels = ids.get(":, 1:"); // (B, T)
         NDArray logits = model.forward(input, new int[0], LlamaModel.Logits.ALL).logits(); // (B, T, V)
+        if (logits.getDataType() != DataType.FLOAT32) {
+            logits = logits.add(scope.zeros(new Shape(1), DataType.FLOAT32)); // widen for the loss, in the graph
+        }
         return Ops.crossEntropy(logits.reshape(-1, model.config().vocabSize()), labels.reshape(-1));
     }
 
-    private int resume(LlamaModel model, AdamW optimizer, TrainingRun run, Path outDir) {
+    private int resume(LlamaModel model, AdamW optimizer, TrainingRun run, Path outDir, LossScaler scaler) {
         TrainerState state = TrainerState.resumable(outDir, config.steps());
-        return state == null ? 0 : state.restore(outDir, model.parameters(), optimizer, run);
+        if (state == null) {
+            return 0;
+        }
+        if (scaler != null) {
+            scaler.restore(state.lossScale());
+        }
+        return state.restore(outDir, model.parameters(), optimizer, run);
     }
 
-    private void save(LlamaModel model, AdamW optimizer, TrainingRun run, int step, Path outDir, Path tokenizerDir,
-            Provenance provenance) {
+    private void save(LlamaModel model, AdamW optimizer, LossScaler scaler, TrainingRun run, int step, Path outDir,
+            Path tokenizerDir, Provenance provenance) {
         boolean finished = step == config.steps();
-        TrainerState state = TrainerState.of(step, config, run);
+        TrainerState state = TrainerState.of(step, config, run).withLossScale(scaler == null ? 0 : scaler.scale());
         Map<String, String> extra = new LinkedHashMap<>();
         if (provenance != null) {
             extra.put(Provenance.FILE, provenance.toJson());

@@ -87,12 +87,38 @@ class MixedPrecisionTest {
             double first32 = fp32.steps().get(0).loss(), last32 = meanLoss(fp32, 25, 30);
             double first16 = fp16.steps().get(0).loss(), last16 = meanLoss(fp16, 25, 30);
             assertEquals(first32, first16, 0.01 * first32, "same initial loss in fp16");
+            // Adam hides a wrong gradient scale; the reported norm does not: it must be unscaled
+            double g32 = fp32.steps().get(0).gradNorm(), g16 = fp16.steps().get(0).gradNorm();
+            assertEquals(g32, g16, 0.02 * g32, "first-step gradient norm, fp16 unscaled vs fp32");
             // seen: fp32 3.470 → 3.137, fp16 3.470 → 3.134; validation CE 3.124 vs 3.105
             assertTrue(last16 < first16 - 0.25, "fp16 training learns: " + first16 + " → " + last16);
             assertEquals(last32, last16, 0.05 * last32, "fp16 ends where fp32 does (last-5-step mean loss)");
             assertEquals(fp32.lastEval("ce"), fp16.lastEval("ce"), 0.05 * fp32.lastEval("ce"), "validation CE");
             assertTrue(fp16.steps().stream().noneMatch(TrainingRun.Step::skipped), "2^16 does not overflow here");
         }
+    }
+
+    @Test
+    void fp16TargetTrainingFollowsFp32() {
+        int[] tokens = new int[4000];
+        java.util.Random r = new java.util.Random(3);
+        for (int i = 0; i < tokens.length; i++) {
+            tokens[i] = (i % 7 == 0) ? 1 : (i % 7) * 3 + r.nextInt(3); // learnable structure
+        }
+        TokenStream stream = new TokenStream(tokens);
+        TrainConfig config = new TrainConfig(30, 4, 32, 1, 1e-2, 3, 0.1, 0.01, 1.0, 0, 2, 0, 11);
+        TrainingRun fp32;
+        TrainingRun fp16;
+        try (LlamaModel m = LlamaModel.initialize(TrainingResumeTest.TARGET, Device.cpu(), 1)) {
+            fp32 = new TargetTrainer(config, List.of()).train(m, stream, stream, null, null, null);
+        }
+        try (LlamaModel m = LlamaModel.initialize(TrainingResumeTest.TARGET, Device.cpu(), 1)) {
+            fp16 = new TargetTrainer(config, List.of()).withPrecision(Precision.FP16).train(m, stream, stream, null, null, null);
+            assertEquals(DataType.FLOAT32, m.parameters().get(LlamaModel.EMBED).getDataType());
+        }
+        double v32 = fp32.lastEval("val_loss"), v16 = fp16.lastEval("val_loss");
+        assertTrue(v16 < fp16.steps().get(0).loss() - 1.0, "fp16 target training learns the pattern");
+        assertEquals(v32, v16, 0.03 * v32, "validation loss within noise of fp32");
     }
 
     @Test

@@ -1,0 +1,46 @@
+package dev.blockdraft.train;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import dev.blockdraft.nn.StateDict;
+import java.util.Map;
+
+/**
+ * The tail of every training step, fp32 or fp16: read the accumulated gradients, take their global
+ * norm (one host sync), clip, and let AdamW update the fp32 masters — or, when the gradients
+ * overflowed, skip the update and let the loss scaler back off.
+ */
+final class GradientStep {
+    private GradientStep() {}
+
+    /** What the tail did: the true (unscaled, micro-batch-mean) gradient norm, and whether it skipped. */
+    record Outcome(double gradNorm, boolean skipped) {}
+
+    /**
+     * @param working the parameters backward ran on: {@code master} itself in fp32, its fp16 copies in fp16
+     * @param scaler the loss scaler the loss was multiplied by, or null (fp32)
+     * @param scope owns the gradient arrays read here (a per-step manager)
+     */
+    static Outcome apply(StateDict master, StateDict working, AdamW optimizer, LossScaler scaler, int microBatches,
+            double lr, double clipNorm, NDManager scope) {
+        double lossScale = scaler == null ? 1 : scaler.scale();
+        Map<String, NDArray> grads = AdamW.gradients(working, scope);
+        if (working != master) {
+            grads.replaceAll((name, g) -> g.getDataType() == DataType.FLOAT32 ? g : g.toType(DataType.FLOAT32, false));
+        }
+        double gradNorm = AdamW.norm(grads.values()) / (microBatches * lossScale);
+        boolean finite = Double.isFinite(gradNorm);
+        if (scaler != null) {
+            scaler.update(finite);
+        }
+        if (finite) {
+            double clip = clipNorm > 0 && gradNorm > clipNorm ? clipNorm / gradNorm : 1.0;
+            optimizer.step(master, grads, lr, clip / (microBatches * lossScale));
+        }
+        if (working == master) {
+            AdamW.zeroGradients(master); // the native update zeroes them too, but not on a skipped step
+        }
+        return new Outcome(gradNorm, !finite);
+    }
+}
