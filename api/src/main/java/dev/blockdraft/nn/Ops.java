@@ -40,16 +40,30 @@ public final class Ops {
     }
 
     /**
-     * RMSNorm over the last axis: x / sqrt(mean(x²) + eps) · w. fp32 computes exactly HF's formula.
-     * fp16 (training copies and frozen-target features on a GPU) goes through {@code F.normalize}, whose
-     * norm accumulates in fp32 (mean(x²) itself would overflow fp16 once |x| passes 256) and which stays
-     * in the autograd graph (a cast would detach): x·√C / max(‖x‖, √(C·eps)), equal to the formula up to a
-     * relative eps / (2·mean(x²)).
+     * RMSNorm over the last axis: x / sqrt(mean(x²) + eps) · w, HF's formula in every case.
+     *
+     * <p>fp16: mean(x²) overflows fp16 once |x| passes 256. For a frozen weight (a half-precision
+     * target's features: no graph to keep) it is computed in fp32 and narrowed again. For a trained
+     * weight a cast would detach, so it goes through {@code F.normalize}, whose norm accumulates in
+     * fp32 and whose backward stays finite: with a constant column √(C·eps) appended,
+     * ‖[x, √(C·eps)]‖ = √C · sqrt(mean(x²) + eps), so √C times the first C columns of the normalised
+     * row is exactly the formula. (Tried and dropped: the formula itself in fp16, whose backward
+     * overflowed at loss scales of 2¹¹ and up; F.normalize alone, whose max(‖x‖, eps) differs from
+     * the formula where mean(x²) is within a few orders of eps.)
      */
     public static NDArray rmsNorm(NDArray x, NDArray weight, double eps) {
         if (x.getDataType() == DataType.FLOAT16) {
-            long c = x.getShape().get(x.getShape().dimension() - 1);
-            return x.normalize(2, -1, Math.sqrt(c * eps)).mul(Math.sqrt(c)).mul(weight);
+            if (!weight.hasGradient()) {
+                NDArray x32 = x.toType(DataType.FLOAT32, false);
+                NDArray ms = x32.square().mean(new int[] {-1}, true);
+                return x32.div(ms.add(eps).sqrt()).toType(DataType.FLOAT16, false).mul(weight);
+            }
+            Shape shape = x.getShape();
+            long c = shape.get(shape.dimension() - 1);
+            NDArray epsColumn = x.getManager().full(shape.slice(0, shape.dimension() - 1).add(1),
+                    (float) Math.sqrt(c * eps), DataType.FLOAT16);
+            NDArray unit = x.concat(epsColumn, -1).normalize(2, -1, 1e-30);
+            return unit.get(new NDIndex("..., :{}", c)).mul(Math.sqrt(c)).mul(weight);
         }
         NDArray ms = x.square().mean(new int[] {-1}, true); // (…, 1)
         return x.div(ms.add(eps).sqrt()).mul(weight);

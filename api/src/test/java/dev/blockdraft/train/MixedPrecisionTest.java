@@ -16,6 +16,8 @@ import dev.blockdraft.draft.Drafter;
 import dev.blockdraft.draft.DrafterConfig;
 import dev.blockdraft.lm.LlamaModel;
 import dev.blockdraft.nn.Ops;
+import dev.blockdraft.nn.StateDict;
+import dev.blockdraft.train.objective.DraftBatch;
 import dev.blockdraft.train.objective.Objectives;
 import java.util.List;
 import java.util.SplittableRandom;
@@ -45,8 +47,15 @@ class MixedPrecisionTest {
             float[] want = Ops.rmsNorm(x32, w32, 1e-6).toFloatArray();
             NDArray x16 = x32.toType(DataType.FLOAT16, true);
             x16.setRequiresGradient(true);
+            NDArray w16 = w32.toType(DataType.FLOAT16, true);
+            w16.setRequiresGradient(true); // a trained weight: the in-graph path
+            float[] frozen = Ops.rmsNorm(x16, w32.toType(DataType.FLOAT16, true), 1e-6).toType(DataType.FLOAT32, false)
+                    .toFloatArray();
+            for (int i = 0; i < want.length; i++) {
+                assertEquals(want[i], frozen[i], 2e-3 * Math.max(1, Math.abs(want[i])), "frozen path, element " + i);
+            }
             try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
-                NDArray y = Ops.rmsNorm(x16, w32.toType(DataType.FLOAT16, true), 1e-6);
+                NDArray y = Ops.rmsNorm(x16, w16, 1e-6);
                 assertEquals(DataType.FLOAT16, y.getDataType());
                 float[] got = y.toType(DataType.FLOAT32, false).toFloatArray();
                 for (int i = 0; i < want.length; i++) {
@@ -64,10 +73,61 @@ class MixedPrecisionTest {
         }
     }
 
+    /**
+     * One backward pass in fp16 at a fixed loss scale against fp32, parameter by parameter: the
+     * unscaled gradients agree to within 1% (seen: ≤ 0.2%). Adam would hide a wrong scale; this does not.
+     */
+    @Test
+    void halfGradientsMatchFp32ParameterByParameter() {
+        RegeneratedData data = TrainingResumeTest.syntheticData();
+        DrafterConfig dc = DrafterConfig.forTarget(TrainingResumeTest.TARGET, "t", 4, 29);
+        BlockSampler sampler = new BlockSampler(4, 4, 64, 29, 28);
+        double scale = 1024;
+        try (LlamaModel t = LlamaModel.initialize(TrainingResumeTest.TARGET, Device.cpu(), 1);
+                LlamaModel halfTarget = t.halfPrecisionCopy();
+                Drafter d = Drafter.initialize(dc, t, 2)) {
+            BlockSampler.Batch batch = sampler.sample(sampler.usable(data.train()), 3, new SplittableRandom(1));
+            java.util.Map<String, float[]> g32 = new java.util.LinkedHashMap<>();
+            try (NDManager scope = d.parameters().manager().newSubManager()) {
+                d.parameters().requireGradients(true);
+                BlockSampler.Batch.OnDevice dev = batch.toDevice(scope);
+                try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
+                    NDArray logits = DrafterStep.slotLogits(d, t, dev, batch, DrafterStep.PhaseMarks.NONE);
+                    gc.backward(Objectives.uniform().loss(new DraftBatch(dev.labels(), dev.slotMask()), logits).total());
+                }
+                d.parameters().asMap().forEach((k, v) -> g32.put(k, v.getGradient().toFloatArray()));
+                d.parameters().requireGradients(false);
+            }
+            try (NDManager scope = d.parameters().manager().newSubManager()) {
+                StateDict half = d.parameters().halfPrecisionCopy(scope);
+                half.requireGradients(true);
+                Drafter working = d.over(half, halfTarget);
+                BlockSampler.Batch.OnDevice dev = batch.toDevice(scope, DataType.FLOAT16);
+                try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
+                    NDArray logits = DrafterStep.slotLogits(working, halfTarget, dev, batch, DrafterStep.PhaseMarks.NONE)
+                            .add(scope.zeros(new Shape(1), DataType.FLOAT32));
+                    gc.backward(Objectives.uniform().loss(new DraftBatch(dev.labels(), dev.slotMask()), logits).total()
+                            .mul(scale));
+                }
+                for (var e : half.asMap().entrySet()) {
+                    float[] a = g32.get(e.getKey());
+                    float[] b = e.getValue().getGradient().toType(DataType.FLOAT32, false).toFloatArray();
+                    double diff = 0, norm = 0;
+                    for (int i = 0; i < a.length; i++) {
+                        double bi = b[i] / scale;
+                        diff += (a[i] - bi) * (a[i] - bi);
+                        norm += a[i] * a[i];
+                    }
+                    assertTrue(Math.sqrt(diff / norm) < 0.01, e.getKey() + ": relative difference " + Math.sqrt(diff / norm));
+                }
+            }
+        }
+    }
+
     @Test
     void fp16TrainingFollowsFp32AndKeepsFp32MasterWeights() {
         RegeneratedData data = TrainingResumeTest.syntheticData();
-        DraftTrainConfig config = new DraftTrainConfig(new TrainConfig(30, 3, 64, 1, 1e-2, 3, 0.1, 0.0, 1.0, 0, 1, 0, 5), 4, 3);
+        DraftTrainConfig config = new DraftTrainConfig(new TrainConfig(60, 3, 64, 1, 1e-2, 3, 0.1, 0.0, 1.0, 0, 1, 0, 5), 4, 3);
         DrafterConfig dc = DrafterConfig.forTarget(TrainingResumeTest.TARGET, "t", 4, 29);
         try (LlamaModel t = LlamaModel.initialize(TrainingResumeTest.TARGET, Device.cpu(), 1)) {
             TrainingRun fp32;
@@ -84,17 +144,14 @@ class MixedPrecisionTest {
                 assertEquals(DataType.FLOAT32, w.getDataType(), "master weights stay fp32");
                 assertFalse(java.util.Arrays.equals(before, w.toFloatArray()), "fp16 steps update the masters");
             }
-            double first32 = fp32.steps().get(0).loss(), last32 = meanLoss(fp32, 25, 30);
-            double first16 = fp16.steps().get(0).loss(), last16 = meanLoss(fp16, 25, 30);
+            double first32 = fp32.steps().get(0).loss(), last32 = meanLoss(fp32, 55, 60);
+            double first16 = fp16.steps().get(0).loss(), last16 = meanLoss(fp16, 55, 60);
             assertEquals(first32, first16, 0.01 * first32, "same initial loss in fp16");
-            // Adam hides a wrong gradient scale; the reported norm does not: it must be unscaled
-            double g32 = fp32.steps().get(0).gradNorm(), g16 = fp16.steps().get(0).gradNorm();
-            assertEquals(g32, g16, 0.02 * g32, "first-step gradient norm, fp16 unscaled vs fp32");
-            // seen: fp32 3.470 → 3.137, fp16 3.470 → 3.134; validation CE 3.124 vs 3.105
+            // seen: fp32 3.470 → 2.962, fp16 3.470 → 2.964; validation CE 2.914 vs 2.916
             assertTrue(last16 < first16 - 0.25, "fp16 training learns: " + first16 + " → " + last16);
-            assertEquals(last32, last16, 0.05 * last32, "fp16 ends where fp32 does (last-5-step mean loss)");
-            assertEquals(fp32.lastEval("ce"), fp16.lastEval("ce"), 0.05 * fp32.lastEval("ce"), "validation CE");
-            assertTrue(fp16.steps().stream().noneMatch(TrainingRun.Step::skipped), "2^16 does not overflow here");
+            assertEquals(last32, last16, 0.01 * last32, "fp16 ends where fp32 does (last-5-step mean loss)");
+            assertEquals(fp32.lastEval("ce"), fp16.lastEval("ce"), 0.01 * fp32.lastEval("ce"), "validation CE");
+            assertTrue(fp16.steps().stream().noneMatch(TrainingRun.Step::skipped), "no overflow at 2^16 here");
         }
     }
 
@@ -106,7 +163,7 @@ class MixedPrecisionTest {
             tokens[i] = (i % 7 == 0) ? 1 : (i % 7) * 3 + r.nextInt(3); // learnable structure
         }
         TokenStream stream = new TokenStream(tokens);
-        TrainConfig config = new TrainConfig(30, 4, 32, 1, 1e-2, 3, 0.1, 0.01, 1.0, 0, 2, 0, 11);
+        TrainConfig config = new TrainConfig(60, 4, 32, 1, 1e-2, 3, 0.1, 0.01, 1.0, 0, 2, 0, 11);
         TrainingRun fp32;
         TrainingRun fp16;
         try (LlamaModel m = LlamaModel.initialize(TrainingResumeTest.TARGET, Device.cpu(), 1)) {
