@@ -61,6 +61,12 @@ final class DemoCommand implements Callable<Integer> {
     @Option(names = "--seed", defaultValue = "7")
     long seed;
 
+    @Option(names = "--regen-batch", defaultValue = "32", description = "prompts the target answers together (default: ${DEFAULT-VALUE})")
+    int regenBatch;
+
+    @Option(names = "--no-baseline", description = "skip plain decoding in the evaluation (no speedup column)")
+    boolean noBaseline;
+
     @Option(names = "--batch", description = "drafter training: sequences per step (default: 8)")
     Integer batch;
 
@@ -91,7 +97,7 @@ final class DemoCommand implements Callable<Integer> {
             Path regenDir = out.resolve("regenerated");
             RegeneratedData rd = Files.exists(regenDir.resolve(RegeneratedData.MANIFEST)) ? RegeneratedData.load(regenDir)
                     : Workflows.regenerate(target, folder, regenDir, prompts, 48,
-                            new Regenerator.Settings(regenTokens, 32, 0, 1, 160), 1234);
+                            new Regenerator.Settings(regenTokens, regenBatch, 0, 1, 160), 1234);
             System.out.printf("regenerated data: %d training + %d validation sequences (%,d tokens)%n",
                     rd.train().size(), rd.validation().size(), rd.manifest().trainTokens());
             DrafterConfig dc = DrafterConfig.forTarget(target.config(), targetFolder.getFileName().toString(), blockSize,
@@ -103,7 +109,7 @@ final class DemoCommand implements Callable<Integer> {
             if (blocks != null) {
                 tc = tc.withBlocksPerSequence(blocks);
             }
-            BenchmarkRun run = BenchmarkRun.of(evalPrompts, evalTokens, Benchmark.values());
+            BenchmarkRun run = BenchmarkRun.of(evalPrompts, evalTokens, Benchmark.values()).withBaseline(!noBaseline);
             List<AcceptanceReport> reports = new ArrayList<>();
             for (String name : objectives) {
                 Path drafterDir = out.resolve("drafter-" + name.replaceAll("[^A-Za-z0-9._-]", "_"));

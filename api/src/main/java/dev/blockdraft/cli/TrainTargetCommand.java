@@ -74,6 +74,9 @@ final class TrainTargetCommand implements Callable<Integer> {
     @Option(names = "--seed", defaultValue = "1234")
     long seed;
 
+    @Option(names = "--eval-every", description = "steps between validation passes (default: preset's)")
+    Integer evalEvery;
+
     @Option(names = "--precision", defaultValue = "fp32", converter = Options.PrecisionConverter.class,
             description = "fp32 | fp16: mixed precision with a dynamic loss scale (GPU) (default: ${DEFAULT-VALUE})")
     dev.blockdraft.train.Precision precision;
@@ -144,6 +147,9 @@ final class TrainTargetCommand implements Callable<Integer> {
         }
         if (lr != null) {
             t = t.withLearningRate(lr);
+        }
+        if (evalEvery != null) {
+            t = t.withEvalEvery(evalEvery, t.evalBatches());
         }
         return t;
     }
