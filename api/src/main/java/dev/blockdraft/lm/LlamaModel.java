@@ -246,13 +246,34 @@ public final class LlamaModel implements AutoCloseable {
         }
         NDArray x = Ops.embed(ids, params.get(EMBED)); // (B, T, C)
         List<NDArray> hidden = new ArrayList<>();
+        // Without a graph to keep (inference, a frozen target), each layer's temporaries (attention
+        // scores, MLP activations) are freed as soon as the layer is done instead of when the caller's
+        // scope closes: peak memory is one layer's, not all of them (a 256-row prefill needed ~100 GB).
+        boolean frozen = !params.get(EMBED).hasGradient();
+        boolean inputCaptured = false;
         for (int l = 0; l < layers.length; l++) {
-            x = layer(l, x, positions, mask, cache);
+            boolean captured = false;
             for (int want : captureLayers) {
-                if (want == l) {
-                    hidden.add(x);
-                }
+                captured |= want == l;
             }
+            if (frozen) {
+                try (NDManager layerScope = scope.newSubManager()) {
+                    NDArray in = x.get(":"); // a view in the layer's scope, so the layer's results land there
+                    in.attach(layerScope);
+                    NDArray out = layer(l, in, positions, mask, cache);
+                    out.attach(scope);
+                    if (!inputCaptured) {
+                        x.close(); // the previous layer's output, needed by nobody else
+                    }
+                    x = out;
+                }
+            } else {
+                x = layer(l, x, positions, mask, cache);
+            }
+            if (captured) {
+                hidden.add(x);
+            }
+            inputCaptured = captured;
         }
         if (hidden.size() != captureLayers.length) {
             throw new IllegalArgumentException("capture layers " + java.util.Arrays.toString(captureLayers)
