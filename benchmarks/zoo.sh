@@ -3,6 +3,8 @@
 # per target, concurrently: train-target (fp16) -> regenerate (2048 prompts) -> one demo per objective
 # (uniform, dflash, paper; 400 fp16 drafter steps each, same seed and data), the three concurrently.
 #   BD="bin/blockdraft" DATA=../shared/datasets OUT=runs/zoo bash benchmarks/zoo.sh
+# The recorded run used alpaca_eval_outputs' first 12,000 records (the GPU host's upload limit); this script
+# builds the same data folder under $OUT/data from DATA.
 # Needs a GPU with ~140 GB (12 JVMs share it at the peak); run fewer targets at once on smaller cards.
 # TF32 for the remaining fp32 matmuls: TORCH_ALLOW_TF32_CUBLAS_OVERRIDE=1 in the environment.
 set -uo pipefail
@@ -10,7 +12,14 @@ BD=${BD:-bin/blockdraft}
 DATA=${DATA:-../shared/datasets}
 OUT=${OUT:-runs/zoo}
 TOKENIZER=${TOKENIZER:-datasets/targets/default}
-mkdir -p "$OUT/logs"
+mkdir -p "$OUT/logs" "$OUT/data/corpora"
+SRC=$(realpath "$DATA")
+ln -sfn "$SRC/benchmarks" "$OUT/data/benchmarks"
+ln -sfn "$SRC/SOURCES.md" "$OUT/data/SOURCES.md"
+ln -sfn "$SRC/corpora/gsm8k_train.jsonl" "$OUT/data/corpora/gsm8k_train.jsonl"
+ln -sfn "$SRC/corpora/python_algorithms.jsonl" "$OUT/data/corpora/python_algorithms.jsonl"
+head -n 12000 "$SRC/corpora/alpaca_eval_outputs.jsonl" > "$OUT/data/corpora/alpaca_eval_outputs.jsonl"
+DATA="$OUT/data"
 export PYTORCH_CUDA_ALLOC_CONF=${PYTORCH_CUDA_ALLOC_CONF:-expandable_segments:True}
 
 target() { # name model-type hidden layers heads kv-heads intermediate steps lr
