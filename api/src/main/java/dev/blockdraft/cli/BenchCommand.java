@@ -5,7 +5,6 @@ import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
-import ai.djl.training.GradientCollector;
 import ai.djl.util.cuda.CudaUtils;
 import com.google.gson.Gson;
 import com.google.gson.GsonBuilder;
@@ -18,13 +17,12 @@ import dev.blockdraft.lm.LlamaModel;
 import dev.blockdraft.lm.Sampler;
 import dev.blockdraft.lm.Target;
 import dev.blockdraft.spec.SpeculativeDecoder;
-import dev.blockdraft.train.AdamW;
 import dev.blockdraft.train.BlockSampler;
 import dev.blockdraft.train.DrafterStep;
 import dev.blockdraft.train.Precision;
 import dev.blockdraft.train.TrainConfig;
 import dev.blockdraft.train.RegeneratedData;
-import dev.blockdraft.train.TargetTrainer;
+import dev.blockdraft.train.TargetStep;
 import dev.blockdraft.train.objective.Objective;
 import dev.blockdraft.train.objective.Objectives;
 import java.io.BufferedReader;
@@ -54,8 +52,8 @@ import picocli.CommandLine.Option;
  *       it (frozen target forward for features, drafter over all blocks, B−1 slot logits through
  *       the target's head, objective, backward, global-norm clip, AdamW) at the shapes of
  *       {@code benchmarks/pytorch_reference.py} (same defaults, same tokens/s and FLOP
- *       definitions), then a target-training step ({@code TargetTrainer.windowLoss}, backward,
- *       AdamW).</li>
+ *       definitions), then a target-training step ({@code TargetStep}, as {@code TargetTrainer} runs it:
+ *       forward, loss, backward, AdamW), both in the chosen {@code --precision}.</li>
  *   <li>{@code bench decode} compares plain greedy decoding with speculative decoding (tokens/s,
  *       τ, speedup, token mismatches) on random or real models.</li>
  * </ul>
@@ -364,32 +362,24 @@ public final class BenchCommand implements Callable<Integer> {
             List<Double> times = new ArrayList<>();
             double first = Double.NaN, last = Double.NaN;
             Memory mem = new Memory(target.device());
-            try (AdamW optimizer = AdamW.standard(target.manager(), weightDecay)) {
-                target.parameters().requireGradients(true);
+            TrainConfig opt = new TrainConfig(warm + targetSteps, ts, tl, 1, lr, 0, 1.0, weightDecay, clipNorm, 0, 0, 0, seed);
+            int skipped = 0;
+            try (TargetStep stepper = new TargetStep(target, opt, precision)) {
                 for (int step = 0; step < warm + targetSteps; step++) {
                     long t0 = System.nanoTime();
-                    double loss;
-                    try (NDManager scope = target.manager().newSubManager();
-                            GradientCollector gc = Engine.getInstance().newGradientCollector()) {
-                        NDArray l = TargetTrainer.windowLoss(target, scope, windows.get(step % 4), ts, tl);
-                        gc.backward(l);
-                        loss = l.getFloat();
-                    }
-                    double gradNorm = AdamW.gradientNorm(target.parameters());
-                    double clip = clipNorm > 0 && gradNorm > clipNorm ? clipNorm / gradNorm : 1.0;
-                    optimizer.step(target.parameters(), lr, clip);
-                    AdamW.zeroGradients(target.parameters());
+                    TargetStep.Result res = stepper.run(List.of(windows.get(step % 4)), lr);
                     sync(target.manager());
                     double ms = (System.nanoTime() - t0) / 1e6;
                     mem.sample();
-                    first = step == 0 ? loss : first;
-                    last = loss;
+                    first = step == 0 ? res.loss() : first;
+                    last = res.loss();
+                    skipped += res.skipped() ? 1 : 0;
                     if (step >= warm) {
                         times.add(ms);
                     }
-                    System.err.printf("target step %3d loss %.4f %8.2f ms%s%n", step, loss, ms, step < warm ? " (warm-up)" : "");
+                    System.err.printf("target step %3d loss %.4f %8.2f ms%s%s%n", step, res.loss(), ms,
+                            res.skipped() ? " (skipped: overflow)" : "", step < warm ? " (warm-up)" : "");
                 }
-                target.parameters().requireGradients(false);
             }
             double med = median(times);
             double flops = r.targetStepFlops(ts, tl);
@@ -398,6 +388,8 @@ public final class BenchCommand implements Callable<Integer> {
             Map<String, Object> o = new LinkedHashMap<>();
             o.put("S", ts);
             o.put("L", tl);
+            o.put("precision", precision.toString());
+            o.put("skipped_steps", skipped);
             o.put("steps_timed", times.size());
             o.put("warmup", warm);
             o.put("step_ms_median", med);
@@ -417,7 +409,8 @@ public final class BenchCommand implements Callable<Integer> {
         private static void printTable(Map<String, Object> out) {
             Map<String, Object> d = (Map<String, Object>) out.get("drafter_step");
             Map<String, Object> t = (Map<String, Object>) out.get("target_step");
-            System.out.printf("device %s (%s), fp32%s, %s%n", out.get("device"), out.get("gpu"),
+            System.out.printf("device %s (%s), %s%s%s, %s%n", out.get("device"), out.get("gpu"), out.get("dtype"),
+                    "fp16".equals(out.get("dtype")) ? " mixed precision (fp32 masters)" : "",
                     Boolean.TRUE.equals(out.get("tf32_override")) ? " + TF32 (cuBLAS override)" : "", out.get("engine"));
             System.out.println("shapes " + new Gson().toJson(out.get("shapes")));
             System.out.printf("%-16s %12s %12s %12s %10s %8s %10s%n", "step", "median ms", "min-max ms", "tokens/s",

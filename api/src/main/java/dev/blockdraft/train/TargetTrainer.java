@@ -1,18 +1,16 @@
 package dev.blockdraft.train;
 
-import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
-import ai.djl.training.GradientCollector;
 import dev.blockdraft.io.Provenance;
 import dev.blockdraft.lm.HfCheckpoint;
 import dev.blockdraft.lm.LlamaModel;
 import dev.blockdraft.nn.Ops;
-import dev.blockdraft.nn.StateDict;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -56,42 +54,24 @@ public final class TargetTrainer {
         Map<String, String> settings = new LinkedHashMap<>(config.asMap());
         settings.put("parameters", "" + model.parameters().parameterCount());
         settings.put("precision", precision.toString());
-        boolean fp16 = precision == Precision.FP16;
-        LossScaler scaler = fp16 ? LossScaler.dynamic() : null;
         TrainingRun run = new TrainingRun("target", settings);
         LrSchedule schedule = config.schedule();
-        try (AdamW optimizer = AdamW.standard(model.manager(), config.weightDecay())) {
-            int start = resume(model, optimizer, run, outDir, scaler);
+        try (TargetStep stepper = new TargetStep(model, config, precision)) {
+            int start = resume(model, stepper.optimizer(), run, outDir, stepper.lossScaler());
             listeners.forEach(l -> l.onStart(run, start, config.steps()));
-            model.parameters().requireGradients(!fp16);
             long tokensSeen = run.steps().isEmpty() ? 0 : run.steps().get(run.steps().size() - 1).tokensSeen();
             for (int step = start; step < config.steps(); step++) {
                 long t0 = System.nanoTime();
                 double lr = schedule.lrAt(step);
-                double lossSum = 0;
-                GradientStep.Outcome outcome;
-                try (NDManager scope = model.manager().newSubManager()) {
-                    StateDict working = fp16 ? model.parameters().halfPrecisionCopy(scope) : model.parameters();
-                    LlamaModel work = fp16 ? model.over(working) : model;
-                    working.requireGradients(true);
-                    double lossScale = fp16 ? scaler.scale() : 1;
-                    for (int micro = 0; micro < config.gradAccum(); micro++) {
-                        long[] windows = train.randomWindows(config.batchSize(), config.seqLen(), config.seed(), step, micro);
-                        try (NDManager microScope = scope.newSubManager();
-                                GradientCollector gc = Engine.getInstance().newGradientCollector()) {
-                            NDArray loss = windowLoss(work, microScope, windows, config.batchSize(), config.seqLen());
-                            gc.backward(fp16 ? loss.mul(lossScale) : loss);
-                            lossSum += loss.getFloat();
-                        }
-                    }
-                    outcome = GradientStep.apply(model.parameters(), working, optimizer, scaler, config.gradAccum(), lr,
-                            config.clipNorm(), scope);
+                List<long[]> micro = new ArrayList<>();
+                for (int i = 0; i < config.gradAccum(); i++) {
+                    micro.add(train.randomWindows(config.batchSize(), config.seqLen(), config.seed(), step, i));
                 }
-                double gradNorm = outcome.gradNorm();
+                TargetStep.Result outcome = stepper.run(micro, lr);
                 long tokens = (long) config.batchSize() * config.seqLen() * config.gradAccum();
                 tokensSeen += tokens;
                 double seconds = (System.nanoTime() - t0) / 1e9;
-                TrainingRun.Step s = new TrainingRun.Step(step + 1, lossSum / config.gradAccum(), Map.of(), lr, gradNorm,
+                TrainingRun.Step s = new TrainingRun.Step(step + 1, outcome.loss(), Map.of(), lr, outcome.gradNorm(),
                         tokens / seconds, tokensSeen, outcome.skipped());
                 run.record(s);
                 listeners.forEach(l -> l.onStep(run, s, config.steps()));
@@ -103,12 +83,11 @@ public final class TargetTrainer {
                     listeners.forEach(l -> l.onEval(run, e));
                 }
                 if (outDir != null && (last || (config.checkpointEvery() > 0 && (step + 1) % config.checkpointEvery() == 0))) {
-                    save(model, optimizer, scaler, run, step + 1, outDir, tokenizerDir, provenance);
+                    save(model, stepper.optimizer(), stepper.lossScaler(), run, step + 1, outDir, tokenizerDir, provenance);
                     int reached = step + 1;
                     listeners.forEach(l -> l.onCheckpoint(run, reached, outDir));
                 }
             }
-            model.parameters().requireGradients(false);
         }
         run.finish();
         listeners.forEach(l -> l.onFinish(run));
