@@ -288,7 +288,6 @@ public final class BenchCommand implements Callable<Integer> {
                     clipNorm, 0, 0, 0, seed);
             int skipped = 0;
             try (DrafterStep stepper = new DrafterStep(drafter, objective, opt, precision, halfTarget)) {
-                drafter.parameters().requireGradients(precision == Precision.FP32);
                 int total = warmup + steps + profileSteps;
                 for (int step = 0; step < total; step++) {
                     BlockSampler.Batch batch = batches.get(step % batches.size());
@@ -312,7 +311,6 @@ public final class BenchCommand implements Callable<Integer> {
                             res.skipped() ? " (skipped: overflow)" : "",
                             step < warmup ? " (warm-up)" : profiling ? " (profiled, synced phases)" : "");
                 }
-                drafter.parameters().requireGradients(false);
             }
             double wall = (System.nanoTime() - tAll) / 1e9;
             double med = median(times);

@@ -73,6 +73,7 @@ public final class DrafterStep implements AutoCloseable {
         this.featureModel = half ? drafter.target().halfPrecisionCopy() : drafter.target();
         this.optimizer = AdamW.standard(drafter.parameters().manager(), config.weightDecay());
         this.scaler = scaler;
+        drafter.parameters().requireGradients(precision == Precision.FP32); // fp16 takes gradients on copies
     }
 
     public AdamW optimizer() {
@@ -170,6 +171,7 @@ public final class DrafterStep implements AutoCloseable {
 
     @Override
     public void close() {
+        drafter.parameters().requireGradients(false);
         optimizer.close();
         if (featureModel != drafter.target()) {
             featureModel.close();

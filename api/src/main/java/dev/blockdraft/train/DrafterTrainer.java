@@ -70,6 +70,7 @@ public final class DrafterTrainer {
         settings.put("objective", objective.toString());
         settings.put("drafter", drafter.config().toString());
         settings.put("parameters", "" + drafter.parameters().parameterCount());
+        settings.put("precision", precision.toString());
         TrainingRun run = new TrainingRun(runName, settings);
         BlockSampler sampler = new BlockSampler(drafter.config().blockSize(), config.blocksPerSequence(), opt.seqLen(),
                 drafter.config().maskTokenId(), padId);
@@ -81,11 +82,9 @@ public final class DrafterTrainer {
         List<RegeneratedData.Sequence> validation = data.validation().subList(0,
                 Math.min(config.validationSequences(), data.validation().size()));
         LrSchedule schedule = opt.schedule();
-        settings.put("precision", precision.toString());
         try (DrafterStep stepper = new DrafterStep(drafter, objective, opt, precision, halfPrecisionTarget)) {
             int start = resume(drafter, stepper, run, outDir);
             listeners.forEach(l -> l.onStart(run, start, opt.steps()));
-            drafter.parameters().requireGradients(precision == Precision.FP32);
             long tokensSeen = run.steps().isEmpty() ? 0 : run.steps().get(run.steps().size() - 1).tokensSeen();
             for (int step = start; step < opt.steps(); step++) {
                 long t0 = System.nanoTime();
@@ -120,7 +119,6 @@ public final class DrafterTrainer {
                     listeners.forEach(l -> l.onCheckpoint(run, reached, outDir));
                 }
             }
-            drafter.parameters().requireGradients(false);
         }
         run.finish();
         listeners.forEach(l -> l.onFinish(run));
