@@ -7,11 +7,7 @@ import ai.djl.Device;
 import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
-import dev.blockdraft.draft.Drafter;
-import dev.blockdraft.draft.DrafterConfig;
 import dev.blockdraft.lm.LlamaModel;
-import dev.blockdraft.train.objective.Objectives;
-import java.util.List;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Tag;
@@ -32,24 +28,12 @@ class GpuTrainingTest {
 
     @Test
     void fp16DrafterTrainingOnTheGpuFollowsFp32() {
-        RegeneratedData data = TrainingResumeTest.syntheticData();
-        DraftTrainConfig config = new DraftTrainConfig(new TrainConfig(60, 3, 64, 1, 1e-2, 3, 0.1, 0.0, 1.0, 0, 1, 0, 5), 4, 3);
-        DrafterConfig dc = DrafterConfig.forTarget(TrainingResumeTest.TARGET, "t", 4, 29);
-        try (LlamaModel t = LlamaModel.initialize(TrainingResumeTest.TARGET, Device.gpu(), 1)) {
-            TrainingRun fp32;
-            TrainingRun fp16;
-            try (Drafter d = Drafter.initialize(dc, t, 2)) {
-                fp32 = new DrafterTrainer(config, Objectives.uniform(), List.of()).train(d, data, 28, null, null);
-            }
-            try (Drafter d = Drafter.initialize(dc, t, 2)) {
-                fp16 = new DrafterTrainer(config, Objectives.uniform(), List.of()).withPrecision(Precision.FP16)
-                        .train(d, data, 28, null, null);
-            }
-            double last32 = MixedPrecisionTest.meanLoss(fp32, 55, 60), last16 = MixedPrecisionTest.meanLoss(fp16, 55, 60);
-            assertTrue(last16 < fp16.steps().get(0).loss() - 0.25, "fp16 training learns on the GPU");
-            assertEquals(last32, last16, 0.02 * last32, "fp16 ends where fp32 does (last-5-step mean loss)");
-            assertEquals(fp32.lastEval("ce"), fp16.lastEval("ce"), 0.02 * fp32.lastEval("ce"), "validation CE");
-        }
+        TrainingRun[] runs = MixedPrecisionTest.fp32AndFp16DrafterRuns(Device.gpu());
+        TrainingRun fp32 = runs[0], fp16 = runs[1];
+        double last32 = MixedPrecisionTest.meanLoss(fp32, 55, 60), last16 = MixedPrecisionTest.meanLoss(fp16, 55, 60);
+        assertTrue(last16 < fp16.steps().get(0).loss() - 0.25, "fp16 training learns on the GPU");
+        assertEquals(last32, last16, 0.02 * last32, "fp16 ends where fp32 does (last-5-step mean loss)");
+        assertEquals(fp32.lastEval("ce"), fp16.lastEval("ce"), 0.02 * fp32.lastEval("ce"), "validation CE");
     }
 
     @Test

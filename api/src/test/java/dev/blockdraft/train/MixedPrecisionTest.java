@@ -126,32 +126,41 @@ class MixedPrecisionTest {
 
     @Test
     void fp16TrainingFollowsFp32AndKeepsFp32MasterWeights() {
+        TrainingRun[] runs = fp32AndFp16DrafterRuns(Device.cpu());
+        TrainingRun fp32 = runs[0], fp16 = runs[1];
+        double first32 = fp32.steps().get(0).loss(), last32 = meanLoss(fp32, 55, 60);
+        double first16 = fp16.steps().get(0).loss(), last16 = meanLoss(fp16, 55, 60);
+        assertEquals(first32, first16, 0.01 * first32, "same initial loss in fp16");
+        // seen: fp32 3.470 → 2.962, fp16 3.470 → 2.964; validation CE 2.914 vs 2.916
+        assertTrue(last16 < first16 - 0.25, "fp16 training learns: " + first16 + " → " + last16);
+        assertEquals(last32, last16, 0.01 * last32, "fp16 ends where fp32 does (last-5-step mean loss)");
+        assertEquals(fp32.lastEval("ce"), fp16.lastEval("ce"), 0.01 * fp32.lastEval("ce"), "validation CE");
+        assertTrue(fp16.steps().stream().noneMatch(TrainingRun.Step::skipped), "no overflow at 2^16 here");
+    }
+
+    /**
+     * The same 60-step drafter run in fp32 and in fp16 on {@code device} (same target, init, data and
+     * seed); also checks that fp16 keeps fp32 master weights and updates them.
+     */
+    static TrainingRun[] fp32AndFp16DrafterRuns(Device device) {
         RegeneratedData data = TrainingResumeTest.syntheticData();
         DraftTrainConfig config = new DraftTrainConfig(new TrainConfig(60, 3, 64, 1, 1e-2, 3, 0.1, 0.0, 1.0, 0, 1, 0, 5), 4, 3);
         DrafterConfig dc = DrafterConfig.forTarget(TrainingResumeTest.TARGET, "t", 4, 29);
-        try (LlamaModel t = LlamaModel.initialize(TrainingResumeTest.TARGET, Device.cpu(), 1)) {
+        try (LlamaModel t = LlamaModel.initialize(TrainingResumeTest.TARGET, device, 1)) {
             TrainingRun fp32;
             TrainingRun fp16;
-            float[] before;
             try (Drafter d = Drafter.initialize(dc, t, 2)) {
                 fp32 = new DrafterTrainer(config, Objectives.uniform(), List.of()).train(d, data, 28, null, null);
             }
             try (Drafter d = Drafter.initialize(dc, t, 2)) {
-                before = d.parameters().get("layers.0.mlp.up_proj.weight").toFloatArray();
+                float[] before = d.parameters().get("layers.0.mlp.up_proj.weight").toFloatArray();
                 fp16 = new DrafterTrainer(config, Objectives.uniform(), List.of()).withPrecision(Precision.FP16)
                         .train(d, data, 28, null, null);
                 NDArray w = d.parameters().get("layers.0.mlp.up_proj.weight");
                 assertEquals(DataType.FLOAT32, w.getDataType(), "master weights stay fp32");
                 assertFalse(java.util.Arrays.equals(before, w.toFloatArray()), "fp16 steps update the masters");
             }
-            double first32 = fp32.steps().get(0).loss(), last32 = meanLoss(fp32, 55, 60);
-            double first16 = fp16.steps().get(0).loss(), last16 = meanLoss(fp16, 55, 60);
-            assertEquals(first32, first16, 0.01 * first32, "same initial loss in fp16");
-            // seen: fp32 3.470 → 2.962, fp16 3.470 → 2.964; validation CE 2.914 vs 2.916
-            assertTrue(last16 < first16 - 0.25, "fp16 training learns: " + first16 + " → " + last16);
-            assertEquals(last32, last16, 0.01 * last32, "fp16 ends where fp32 does (last-5-step mean loss)");
-            assertEquals(fp32.lastEval("ce"), fp16.lastEval("ce"), 0.01 * fp32.lastEval("ce"), "validation CE");
-            assertTrue(fp16.steps().stream().noneMatch(TrainingRun.Step::skipped), "no overflow at 2^16 here");
+            return new TrainingRun[] {fp32, fp16};
         }
     }
 
