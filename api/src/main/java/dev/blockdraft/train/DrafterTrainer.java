@@ -140,7 +140,7 @@ public final class DrafterTrainer {
         }
         int step = state.restore(outDir, drafter.parameters(), stepper.optimizer(), run);
         if (stepper.lossScaler() != null) {
-            stepper.lossScaler().restore(state.lossScale());
+            stepper.lossScaler().restore(state.lossScaler());
         }
         Path objectiveFile = outDir.resolve(OBJECTIVE_STATE);
         if (Files.exists(objectiveFile)) {
@@ -158,7 +158,7 @@ public final class DrafterTrainer {
     private void save(Drafter drafter, DrafterStep stepper, TrainingRun run, int step, Path outDir, Provenance provenance) {
         AdamW optimizer = stepper.optimizer();
         TrainerState state = TrainerState.of(step, config.optimizer(), run)
-                .withLossScale(stepper.lossScaler() == null ? 0 : stepper.lossScaler().scale());
+                .withLossScaler(stepper.lossScaler());
         Map<String, String> extra = new LinkedHashMap<>();
         if (provenance != null) {
             extra.put(Provenance.FILE, provenance.toJson());

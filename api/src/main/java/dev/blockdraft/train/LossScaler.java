@@ -57,11 +57,19 @@ public final class LossScaler {
         return true;
     }
 
-    /** Puts back a saved scale (resuming a run). */
-    public void restore(double savedScale) {
-        if (savedScale >= 1) {
-            scale = savedScale;
-            cleanSteps = 0;
+    /** What a checkpoint keeps so that a resumed run scales exactly as an uninterrupted one. */
+    public record State(double scale, int cleanSteps, int skippedSteps) {}
+
+    public State state() {
+        return new State(scale, cleanSteps, skippedSteps);
+    }
+
+    /** Puts back a saved state (resuming a run); null (a checkpoint of fp32 training) changes nothing. */
+    public void restore(State saved) {
+        if (saved != null && saved.scale() >= 1) {
+            scale = saved.scale();
+            cleanSteps = saved.cleanSteps();
+            skippedSteps = saved.skippedSteps();
         }
     }
 

@@ -125,7 +125,7 @@ public final class TargetTrainer {
             return 0;
         }
         if (scaler != null) {
-            scaler.restore(state.lossScale());
+            scaler.restore(state.lossScaler());
         }
         return state.restore(outDir, model.parameters(), optimizer, run);
     }
@@ -133,7 +133,7 @@ public final class TargetTrainer {
     private void save(LlamaModel model, AdamW optimizer, LossScaler scaler, TrainingRun run, int step, Path outDir,
             Path tokenizerDir, Provenance provenance) {
         boolean finished = step == config.steps();
-        TrainerState state = TrainerState.of(step, config, run).withLossScale(scaler == null ? 0 : scaler.scale());
+        TrainerState state = TrainerState.of(step, config, run).withLossScaler(scaler);
         Map<String, String> extra = new LinkedHashMap<>();
         if (provenance != null) {
             extra.put(Provenance.FILE, provenance.toJson());

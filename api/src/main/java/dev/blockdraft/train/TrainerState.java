@@ -20,21 +20,21 @@ import java.util.Map;
  * The resumable part of a checkpoint, saved beside the model weights: the step reached, the run
  * history, and the optimizer's moments ({@code optimizer.safetensors}, names prefixed
  * {@code exp_avg.} and {@code exp_avg_sq.} as in PyTorch's AdamW state), and in fp16 training the
- * dynamic loss scale reached.
+ * dynamic loss scaler's state.
  */
 public record TrainerState(int step, Map<String, String> config, List<TrainingRun.Step> steps,
-        List<TrainingRun.Eval> evals, double lossScale) {
+        List<TrainingRun.Eval> evals, LossScaler.State lossScaler) {
     public static final String STATE_FILE = "trainer_state.json";
     public static final String OPTIMIZER_FILE = "optimizer.safetensors";
     private static final Gson GSON = new GsonBuilder().serializeSpecialFloatingPointValues().setPrettyPrinting().create();
 
     public static TrainerState of(int step, TrainConfig config, TrainingRun run) {
-        return new TrainerState(step, config.asMap(), run.steps(), run.evals(), 0);
+        return new TrainerState(step, config.asMap(), run.steps(), run.evals(), null);
     }
 
-    /** The fp16 loss scale reached (0: fp32 training, nothing to restore). */
-    public TrainerState withLossScale(double scale) {
-        return new TrainerState(step, config, steps, evals, scale);
+    /** With the fp16 loss scaler's state (null: fp32 training, nothing to restore). */
+    public TrainerState withLossScaler(LossScaler scaler) {
+        return new TrainerState(step, config, steps, evals, scaler == null ? null : scaler.state());
     }
 
     /** Writes state and optimizer moments into a checkpoint folder being assembled. */

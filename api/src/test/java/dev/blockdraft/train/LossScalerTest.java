@@ -27,6 +27,29 @@ class LossScalerTest {
     }
 
     @Test
+    void stateSurvivesACheckpointSoAResumedRunScalesAsAnUninterruptedOne(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir)
+            throws java.io.IOException {
+        LossScaler s = new LossScaler(1024, 3);
+        s.update(false);
+        s.update(true);
+        s.update(true); // scale 512, two clean steps towards the next doubling, one skip
+        TrainingRun run = new TrainingRun("t", java.util.Map.of());
+        try (ai.djl.ndarray.NDManager m = ai.djl.ndarray.NDManager.newBaseManager(ai.djl.Device.cpu());
+                AdamW opt = AdamW.standard(m, 0)) {
+            TrainerState.of(3, TrainConfig.tinyCpu(), run).withLossScaler(s).writeInto(dir, opt);
+        }
+        LossScaler resumed = new LossScaler(1024, 3);
+        resumed.restore(TrainerState.read(dir).lossScaler());
+        assertEquals(512, resumed.scale());
+        assertEquals(1, resumed.skippedSteps());
+        resumed.update(true);
+        assertEquals(1024, resumed.scale(), "the saved clean-step count carries over: one more doubles");
+        LossScaler fp32 = new LossScaler(1024, 3);
+        fp32.restore(null); // an fp32 checkpoint has no scaler state
+        assertEquals(1024, fp32.scale());
+    }
+
+    @Test
     void scaleNeverDropsBelowOneAndRejectsNonsense() {
         LossScaler s = new LossScaler(2, 10);
         s.update(false);

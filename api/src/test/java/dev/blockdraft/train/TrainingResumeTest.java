@@ -99,6 +99,35 @@ class TrainingResumeTest {
         }
     }
 
+    @Test
+    void fp16DrafterTrainingResumesBitForBit() {
+        RegeneratedData data = syntheticData();
+        DraftTrainConfig config = new DraftTrainConfig(new TrainConfig(8, 3, 64, 1, 1e-2, 2, 0.1, 0.0, 1.0, 0, 1, 3, 5), 4, 2);
+        try (LlamaModel t = LlamaModel.initialize(TARGET, Device.cpu(), 1)) {
+            DrafterConfig dc = DrafterConfig.forTarget(TARGET, "t", 4, 29);
+            float[] uninterrupted;
+            try (Drafter d = Drafter.initialize(dc, t, 2)) { // warm-up, as above
+                new DrafterTrainer(config.withSteps(2), Objectives.uniform(), List.of()).withPrecision(Precision.FP16)
+                        .train(d, data, 28, null, null);
+            }
+            try (Drafter d = Drafter.initialize(dc, t, 2)) {
+                new DrafterTrainer(config, Objectives.uniform(), List.of()).withPrecision(Precision.FP16)
+                        .train(d, data, 28, dir.resolve("a16"), null);
+                uninterrupted = d.parameters().get("layers.0.mlp.up_proj.weight").toFloatArray();
+            }
+            try (Drafter d = Drafter.initialize(dc, t, 2)) {
+                assertThrows(IllegalStateException.class, () -> new DrafterTrainer(config, Objectives.uniform(),
+                        List.of(new Crash(4))).withPrecision(Precision.FP16).train(d, data, 28, dir.resolve("b16"), null));
+            }
+            assertTrue(TrainerState.read(dir.resolve("b16")).lossScaler() != null, "the fp16 checkpoint keeps the scaler");
+            try (Drafter d = Drafter.initialize(dc, t, 77)) {
+                new DrafterTrainer(config, Objectives.uniform(), List.of()).withPrecision(Precision.FP16)
+                        .train(d, data, 28, dir.resolve("b16"), null);
+                assertArrayEquals(uninterrupted, d.parameters().get("layers.0.mlp.up_proj.weight").toFloatArray(), 0f);
+            }
+        }
+    }
+
     static RegeneratedData syntheticData() {
         List<RegeneratedData.Sequence> train = new ArrayList<>();
         Random r = new Random(4);
