@@ -216,9 +216,8 @@ public final class BenchCommand implements Callable<Integer> {
         @Option(names = "--half-target", description = "compute the frozen target's features in fp16 (GPU)")
         boolean halfTarget;
 
-        @Option(names = "--precision", defaultValue = "fp32", converter = Options.PrecisionConverter.class,
-                description = "drafter training: fp32 | fp16 (mixed precision, dynamic loss scale, fp16 target) (default: ${DEFAULT-VALUE})")
-        Precision precision;
+        @Mixin
+        Options.Training training;
 
         @Option(names = "--json", paramLabel = "FILE", description = "also write the JSON result here")
         Path json;
@@ -236,7 +235,7 @@ public final class BenchCommand implements Callable<Integer> {
             out.put("command", "bench train");
             out.put("device", device.toString());
             out.put("gpu", gpuName(device));
-            out.put("dtype", precision.toString());
+            out.put("dtype", training.precision.toString());
             out.put("tf32_override", "1".equals(System.getenv("TORCH_ALLOW_TF32_CUBLAS_OVERRIDE")));
             out.put("engine", Engine.getInstance().getEngineName() + " " + Engine.getInstance().getVersion());
             out.put("shapes", r.asMap());
@@ -244,7 +243,7 @@ public final class BenchCommand implements Callable<Integer> {
                     Drafter drafter = Drafter.initialize(r.drafter(tc), target, seed + 1)) {
                 out.put("params", Map.of("target", target.parameters().parameterCount(),
                         "drafter_trainable", drafter.parameters().parameterCount()));
-                out.put("half_target", halfTarget || precision == Precision.FP16);
+                out.put("half_target", halfTarget || training.precision == Precision.FP16);
                 out.put("drafter_step", drafterBench(r, target, drafter, mem));
                 if (targetSteps > 0) {
                     out.put("target_step", targetBench(r, target, ts, tl));
@@ -287,7 +286,7 @@ public final class BenchCommand implements Callable<Integer> {
             TrainConfig opt = new TrainConfig(warmup + steps + profileSteps, r.s, r.l, 1, lr, 0, 1.0, weightDecay,
                     clipNorm, 0, 0, 0, seed);
             int skipped = 0;
-            try (DrafterStep stepper = new DrafterStep(drafter, objective, opt, precision, halfTarget)) {
+            try (DrafterStep stepper = new DrafterStep(drafter, objective, opt, training.precision, halfTarget)) {
                 int total = warmup + steps + profileSteps;
                 for (int step = 0; step < total; step++) {
                     BlockSampler.Batch batch = batches.get(step % batches.size());
@@ -318,7 +317,7 @@ public final class BenchCommand implements Callable<Integer> {
             double achieved = (flops[0] + flops[1]) / (med / 1e3) / 1e12;
             Map<String, Object> o = new LinkedHashMap<>();
             o.put("objective", objectiveSpec);
-            o.put("precision", precision.toString());
+            o.put("precision", training.precision.toString());
             o.put("skipped_steps", skipped);
             o.put("steps_timed", times.size());
             o.put("warmup", warmup);
@@ -362,7 +361,7 @@ public final class BenchCommand implements Callable<Integer> {
             Memory mem = new Memory(target.device());
             TrainConfig opt = new TrainConfig(warm + targetSteps, ts, tl, 1, lr, 0, 1.0, weightDecay, clipNorm, 0, 0, 0, seed);
             int skipped = 0;
-            try (TargetStep stepper = new TargetStep(target, opt, precision)) {
+            try (TargetStep stepper = new TargetStep(target, opt, training.precision)) {
                 for (int step = 0; step < warm + targetSteps; step++) {
                     long t0 = System.nanoTime();
                     TargetStep.Result res = stepper.run(List.of(windows.get(step % 4)), lr);
@@ -386,7 +385,7 @@ public final class BenchCommand implements Callable<Integer> {
             Map<String, Object> o = new LinkedHashMap<>();
             o.put("S", ts);
             o.put("L", tl);
-            o.put("precision", precision.toString());
+            o.put("precision", training.precision.toString());
             o.put("skipped_steps", skipped);
             o.put("steps_timed", times.size());
             o.put("warmup", warm);

@@ -73,9 +73,8 @@ final class DemoCommand implements Callable<Integer> {
     @Option(names = "--blocks-per-sequence", description = "drafter training: anchors per sequence (default: 12)")
     Integer blocks;
 
-    @Option(names = "--precision", defaultValue = "fp32", converter = Options.PrecisionConverter.class,
-            description = "drafter training: fp32 | fp16 (mixed precision, GPU) (default: ${DEFAULT-VALUE})")
-    dev.blockdraft.train.Precision precision;
+    @Mixin
+    Options.Training training;
 
     @Mixin
     Options.Data data;
@@ -113,7 +112,7 @@ final class DemoCommand implements Callable<Integer> {
             List<AcceptanceReport> reports = new ArrayList<>();
             for (String name : objectives) {
                 Path drafterDir = out.resolve("drafter-" + name.replaceAll("[^A-Za-z0-9._-]", "_"));
-                try (Drafter drafter = trainOrLoad(target, dc, tc, precision, name, rd, drafterDir)) {
+                try (Drafter drafter = trainOrLoad(target, dc, tc, training.precision, name, rd, drafterDir)) {
                     AcceptanceReport report = new SpeculativeEvaluator().withObjective(name)
                             .withDrafterName(drafterDir.getFileName().toString())
                             .withOfflineTau(Workflows.offlineTau(drafter, target.tokenizer().padId()))

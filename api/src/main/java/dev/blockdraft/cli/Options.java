@@ -32,7 +32,14 @@ final class Options {
         }
     }
 
-    /** {@code --precision fp32|fp16}. */
+    /** {@code --precision fp32|fp16} for every command that trains. */
+    static final class Training {
+        @Option(names = "--precision", defaultValue = "fp32", converter = PrecisionConverter.class, paramLabel = "fp32|fp16",
+                description = "fp16 = mixed precision: fp32 master weights, fp16 forward/backward with a dynamic loss "
+                        + "scale, fp16 frozen target (GPU) (default: ${DEFAULT-VALUE})")
+        dev.blockdraft.train.Precision precision;
+    }
+
     static final class PrecisionConverter implements picocli.CommandLine.ITypeConverter<dev.blockdraft.train.Precision> {
         @Override
         public dev.blockdraft.train.Precision convert(String value) {

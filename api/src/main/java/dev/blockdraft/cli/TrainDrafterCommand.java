@@ -54,9 +54,8 @@ final class TrainDrafterCommand implements Callable<Integer> {
     @Option(names = "--half-target", description = "compute the frozen target's features in fp16 (GPU only)")
     boolean halfTarget;
 
-    @Option(names = "--precision", defaultValue = "fp32", converter = Options.PrecisionConverter.class,
-            description = "fp32 | fp16: mixed precision with a dynamic loss scale (GPU) (default: ${DEFAULT-VALUE})")
-    dev.blockdraft.train.Precision precision;
+    @Mixin
+    Options.Training training;
 
     @Option(names = "--batch", description = "sequences per step (default: preset's)")
     Integer batch;
@@ -93,14 +92,14 @@ final class TrainDrafterCommand implements Callable<Integer> {
             }
             Map<String, String> settings = new LinkedHashMap<>(tc.asMap());
             settings.put("objective", objective.toString());
-            settings.put("precision", precision.toString());
+            settings.put("precision", training.precision.toString());
             settings.put("drafter", dc.toJson().replaceAll("\\s+", ""));
             Provenance provenance = Provenance.capture("drafter", target.model().device().toString(), seed, settings,
                     Map.of(), Map.of("target", targetDir.toAbsolutePath().toString(), "regenerated",
                             dataDir.toAbsolutePath().toString()));
             try (Drafter drafter = Drafter.initialize(dc, target.model(), seed)) {
                 TrainingRun run = new DrafterTrainer(tc, objective, List.of(new ConsoleProgress("train-drafter " + objectiveName)))
-                        .withHalfPrecisionTarget(halfTarget).withPrecision(precision).named(objectiveName)
+                        .withHalfPrecisionTarget(halfTarget).withPrecision(training.precision).named(objectiveName)
                         .train(drafter, rd, target.tokenizer().padId(), out, provenance);
                 System.out.printf("%s: validation τ %.3f (expected %.3f), CE %.3f → %s%n", objective, run.lastEval("tau"),
                         run.lastEval("expected_tau"), run.lastEval("ce"), out);

@@ -77,9 +77,8 @@ final class TrainTargetCommand implements Callable<Integer> {
     @Option(names = "--eval-every", description = "steps between validation passes (default: preset's)")
     Integer evalEvery;
 
-    @Option(names = "--precision", defaultValue = "fp32", converter = Options.PrecisionConverter.class,
-            description = "fp32 | fp16: mixed precision with a dynamic loss scale (GPU) (default: ${DEFAULT-VALUE})")
-    dev.blockdraft.train.Precision precision;
+    @Mixin
+    Options.Training training;
 
     @Mixin
     Options.Data data;
@@ -102,11 +101,11 @@ final class TrainTargetCommand implements Callable<Integer> {
             System.out.printf("model: %s, %.2fM parameters on %s%n", config.modelType(), config.parameterCount() / 1e6, device);
             Map<String, String> settings = new LinkedHashMap<>(train.asMap());
             settings.put("model", config.toJson().replaceAll("\\s+", ""));
-            settings.put("precision", precision.toString());
+            settings.put("precision", training.precision.toString());
             Provenance provenance = Provenance.capture("target", device.toString(), seed, settings,
                     corpus.files(), Map.of("tokenizer", tokenizerDir.toAbsolutePath().toString()));
             try (LlamaModel model = LlamaModel.initialize(config, device, seed)) {
-                TrainingRun run = new TargetTrainer(train, List.of(new ConsoleProgress("train-target"))).withPrecision(precision)
+                TrainingRun run = new TargetTrainer(train, List.of(new ConsoleProgress("train-target"))).withPrecision(training.precision)
                         .train(model, corpus.train(), corpus.validation(), out, tokenizerDir, provenance);
                 double unigram = corpus.validation().unigramEntropy(config.vocabSize());
                 System.out.printf("done in %.1f s: train loss %.3f, validation loss %.3f (unigram entropy %.3f nats) → %s%n",
