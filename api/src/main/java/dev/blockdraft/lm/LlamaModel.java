@@ -59,25 +59,26 @@ public final class LlamaModel implements AutoCloseable {
     public static final String LM_HEAD = "lm_head.weight";
 
     LlamaModel(LlamaConfig config, StateDict params) {
-        this.config = config;
-        this.params = params;
+        this(config, params, ropeTablesFor(config, params));
+    }
+
+    private LlamaModel(LlamaConfig config, StateDict params, NDArray[] rope) {
+        this(config, params, rope[0], rope[1]);
+    }
+
+    /** Rotary tables in the parameters' manager and compute type (no per-call cast in rope). */
+    private static NDArray[] ropeTablesFor(LlamaConfig config, StateDict params) {
         NDArray[] rope = Ops.ropeTables(params.manager(), config.maxPositionEmbeddings(), config.headDim(),
                 config.ropeTheta());
         if (params.contains(EMBED) && params.get(EMBED).getDataType() != DataType.FLOAT32) {
-            // tables in the compute type, so rope needs no per-call cast (constants: detaching is fine)
-            DataType type = params.get(EMBED).getDataType();
+            DataType type = params.get(EMBED).getDataType(); // constants: the cast detaching them is fine
             for (int i = 0; i < rope.length; i++) {
                 NDArray narrow = rope[i].toType(type, true);
                 rope[i].close();
                 rope[i] = narrow;
             }
         }
-        this.ropeCos = rope[0];
-        this.ropeSin = rope[1];
-        this.layers = new LayerNames[config.numHiddenLayers()];
-        for (int i = 0; i < layers.length; i++) {
-            layers[i] = LayerNames.of(i);
-        }
+        return rope;
     }
 
     private LlamaModel(LlamaConfig config, StateDict params, NDArray ropeCos, NDArray ropeSin) {

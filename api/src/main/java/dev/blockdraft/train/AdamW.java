@@ -62,15 +62,6 @@ public final class AdamW implements AutoCloseable {
         }
     }
 
-    /**
-     * Global L2 norm of all gradients, computed on the device with one host sync.
-     */
-    public static double gradientNorm(StateDict params) {
-        try (NDManager tmp = params.manager().newSubManager()) {
-            return norm(gradients(params, tmp).values());
-        }
-    }
-
     /** The parameters' gradients as arrays owned by {@code scope} (the handles share the gradients' storage). */
     public static Map<String, NDArray> gradients(StateDict params, NDManager scope) {
         Map<String, NDArray> grads = new LinkedHashMap<>();
@@ -90,16 +81,6 @@ public final class AdamW implements AutoCloseable {
             total = total == null ? sq : total.add(sq);
         }
         return total == null ? 0 : Math.sqrt(total.getFloat());
-    }
-
-    /**
-     * One update with learning rate {@code lr} from the parameters' own gradients, which are
-     * first multiplied by {@code gradScale} (gradient-accumulation averaging and clipping in one).
-     */
-    public void step(StateDict params, double lr, double gradScale) {
-        try (NDManager tmp = manager.newSubManager()) {
-            step(params, gradients(params, tmp), lr, gradScale);
-        }
     }
 
     /**

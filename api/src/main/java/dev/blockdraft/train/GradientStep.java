@@ -39,7 +39,7 @@ final class GradientStep {
             optimizer.step(master, grads, lr, clip / (microBatches * lossScale));
         }
         if (working == master) {
-            AdamW.zeroGradients(master); // the native update zeroes them too, but not on a skipped step
+            AdamW.zeroGradients(master); // backward accumulates into .grad: clear it for the next step
         }
         return new Outcome(gradNorm, !finite);
     }
