@@ -157,10 +157,12 @@ public final class Drafter implements AutoCloseable {
      */
     public NDArray forward(NDArray blockIds, NDArray blockPositions, NDArray context, NDArray contextPositions,
             NDArray mask) {
+        Ops.Rotary blockRotary = rotary(blockPositions);
+        Ops.Rotary contextRotary = rotary(contextPositions);
         NDArray x = Ops.embed(blockIds, target.embeddings()); // (S, Q, C)
         for (int l = 0; l < layers.length; l++) {
-            NDArray[] ctxKv = contextKv(l, context, contextPositions); // (S, G, L, D) each
-            x = layer(l, x, blockPositions, ctxKv[0], ctxKv[1], mask);
+            NDArray[] ctxKv = contextKv(l, context, contextRotary); // (S, G, L, D) each
+            x = layer(l, x, blockRotary, ctxKv[0], ctxKv[1], mask);
         }
         return x;
     }
@@ -171,26 +173,26 @@ public final class Drafter implements AutoCloseable {
     }
 
     /** The keys and values that context states inject into layer l: (S, G, L, D) each. */
-    NDArray[] contextKv(int l, NDArray context, NDArray positions) {
+    NDArray[] contextKv(int l, NDArray context, Ops.Rotary rotary) {
         Layer n = layers[l];
         long s = context.getShape().get(0), len = context.getShape().get(1);
         int g = config.numKvHeads(), d = config.headDim();
         NDArray k = Ops.linear(context, params.get(n.k)).reshape(s, len, g, d); // (S, L, G, D)
         k = Ops.rmsNorm(k, params.get(n.kNorm), eps());
-        k = Ops.rope(k.transpose(0, 2, 1, 3), positions, target.ropeCos(), target.ropeSin()); // (S, G, L, D)
+        k = Ops.rope(k.transpose(0, 2, 1, 3), rotary); // (S, G, L, D)
         NDArray v = Ops.linear(context, params.get(n.v)).reshape(s, len, g, d).transpose(0, 2, 1, 3);
         return new NDArray[] {k, v};
     }
 
-    private NDArray layer(int l, NDArray x, NDArray positions, NDArray ctxK, NDArray ctxV, NDArray mask) {
+    private NDArray layer(int l, NDArray x, Ops.Rotary rotary, NDArray ctxK, NDArray ctxV, NDArray mask) {
         Layer n = layers[l];
         long s = x.getShape().get(0), q = x.getShape().get(1);
         int h = config.numHeads(), g = config.numKvHeads(), d = config.headDim();
         NDArray xn = Ops.rmsNorm(x, params.get(n.inputNorm), eps()); // (S, Q, C)
         NDArray qh = Ops.rmsNorm(Ops.linear(xn, params.get(n.q)).reshape(s, q, h, d), params.get(n.qNorm), eps());
-        qh = Ops.rope(qh.transpose(0, 2, 1, 3), positions, target.ropeCos(), target.ropeSin()); // (S, H, Q, D)
+        qh = Ops.rope(qh.transpose(0, 2, 1, 3), rotary); // (S, H, Q, D)
         NDArray kb = Ops.rmsNorm(Ops.linear(xn, params.get(n.k)).reshape(s, q, g, d), params.get(n.kNorm), eps());
-        kb = Ops.rope(kb.transpose(0, 2, 1, 3), positions, target.ropeCos(), target.ropeSin()); // (S, G, Q, D)
+        kb = Ops.rope(kb.transpose(0, 2, 1, 3), rotary); // (S, G, Q, D)
         NDArray vb = Ops.linear(xn, params.get(n.v)).reshape(s, q, g, d).transpose(0, 2, 1, 3); // (S, G, Q, D)
         NDArray k = ctxK.concat(kb, 2); // (S, G, L+Q, D): context first, then the block
         NDArray v = ctxV.concat(vb, 2);
@@ -216,8 +218,9 @@ public final class Drafter implements AutoCloseable {
         int t = Math.toIntExact(features.getShape().get(1));
         NDArray positions = scope.arange(cache.length(), cache.length() + t).toType(DataType.INT64, false).reshape(1, t);
         NDArray ctx = contextStates(features);
+        Ops.Rotary rotary = rotary(positions);
         for (int l = 0; l < layers.length; l++) {
-            NDArray[] kv = contextKv(l, ctx, positions);
+            NDArray[] kv = contextKv(l, ctx, rotary);
             cache.append(l, kv[0], kv[1], scope);
         }
         cache.advance(t);
@@ -238,6 +241,7 @@ public final class Drafter implements AutoCloseable {
         int remaining = b - 1;
         int steps = config.denoisingSteps();
         NDArray positions = scope.arange(p, p + b).toType(DataType.INT64, false).reshape(1, b);
+        Ops.Rotary rotary = rotary(positions);
         NDArray mask = scope.zeros(new Shape(1, 1, b, p + b)); // everything before the anchor, and the block
         for (int step = 0; step < steps && remaining > 0; step++) {
             long[] ids = new long[b];
@@ -247,7 +251,7 @@ public final class Drafter implements AutoCloseable {
             NDArray x = Ops.embed(scope.create(ids).reshape(1, b), target.embeddings()); // (1, B, C)
             for (int l = 0; l < layers.length; l++) {
                 NDArray[] kv = cache.view(l, scope); // (1, G, p, D)
-                x = layer(l, x, positions, kv[0], kv[1], mask);
+                x = layer(l, x, rotary, kv[0], kv[1], mask);
             }
             NDArray logits = head(x.get(":, 1:, :")).reshape(b - 1, -1); // (B−1, V)
             long[] best = logits.argMax(1).toLongArray();
@@ -277,6 +281,11 @@ public final class Drafter implements AutoCloseable {
             }
         }
         return java.util.Arrays.copyOfRange(tokens, 1, b);
+    }
+
+    /** Rotary factors at positions (S, T) in the compute type, gathered once per forward. */
+    private Ops.Rotary rotary(NDArray positions) {
+        return Ops.rotary(positions, target.ropeCos(), target.ropeSin(), computeType());
     }
 
     private double eps() {

@@ -245,6 +245,7 @@ public final class LlamaModel implements AutoCloseable {
             NDArray allowed = causal.logicalAnd(realKey).logicalOr(self); // (B, 1, T, S)
             mask = Ops.additiveMask(allowed, computeType());
         }
+        Ops.Rotary rotary = Ops.rotary(positions, ropeCos, ropeSin, computeType()); // shared by all layers
         NDArray x = Ops.embed(ids, params.get(EMBED)); // (B, T, C)
         List<NDArray> hidden = new ArrayList<>();
         // Without a graph to keep (inference, a frozen target), each layer's temporaries (attention
@@ -261,7 +262,7 @@ public final class LlamaModel implements AutoCloseable {
                 try (NDManager layerScope = scope.newSubManager()) {
                     NDArray in = x.get(":"); // a view in the layer's scope, so the layer's results land there
                     in.attach(layerScope);
-                    NDArray out = layer(l, in, positions, mask, cache);
+                    NDArray out = layer(l, in, rotary, mask, cache);
                     out.attach(scope);
                     if (!inputCaptured) {
                         x.close(); // the previous layer's output, needed by nobody else
@@ -269,7 +270,7 @@ public final class LlamaModel implements AutoCloseable {
                     x = out;
                 }
             } else {
-                x = layer(l, x, positions, mask, cache);
+                x = layer(l, x, rotary, mask, cache);
             }
             if (captured) {
                 hidden.add(x);
@@ -314,7 +315,7 @@ public final class LlamaModel implements AutoCloseable {
         return Ops.linear(Ops.rmsNorm(hidden, params.get(FINAL_NORM), config.rmsNormEps()), lmHead());
     }
 
-    private NDArray layer(int l, NDArray x, NDArray positions, NDArray mask, KvCache cache) {
+    private NDArray layer(int l, NDArray x, Ops.Rotary rotary, NDArray mask, KvCache cache) {
         LayerNames n = layers[l];
         long b = x.getShape().get(0), t = x.getShape().get(1);
         int h = config.numAttentionHeads(), g = config.numKeyValueHeads(), d = config.headDim();
@@ -328,8 +329,8 @@ public final class LlamaModel implements AutoCloseable {
             q = Ops.rmsNorm(q, params.get(n.qNorm), eps);
             k = Ops.rmsNorm(k, params.get(n.kNorm), eps);
         }
-        q = Ops.rope(q.transpose(0, 2, 1, 3), positions, ropeCos, ropeSin); // (B, H, T, D)
-        k = Ops.rope(k.transpose(0, 2, 1, 3), positions, ropeCos, ropeSin); // (B, G, T, D)
+        q = Ops.rope(q.transpose(0, 2, 1, 3), rotary); // (B, H, T, D)
+        k = Ops.rope(k.transpose(0, 2, 1, 3), rotary); // (B, G, T, D)
         v = v.transpose(0, 2, 1, 3); // (B, G, T, D)
         if (cache != null) {
             NDArray[] kv = cache.append(l, k, v, x.getManager());

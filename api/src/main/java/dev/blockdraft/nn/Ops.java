@@ -56,17 +56,17 @@ public final class Ops {
             if (!weight.hasGradient()) {
                 NDArray x32 = x.toType(DataType.FLOAT32, false);
                 NDArray ms = x32.square().mean(new int[] {-1}, true);
-                return x32.div(ms.add(eps).sqrt()).toType(DataType.FLOAT16, false).mul(weight);
+                return x32.div(ms.add(Scalars.of(ms, eps)).sqrt()).toType(DataType.FLOAT16, false).mul(weight);
             }
             Shape shape = x.getShape();
             long c = shape.get(shape.dimension() - 1);
             NDArray epsColumn = x.getManager().full(shape.slice(0, shape.dimension() - 1).add(1),
                     (float) Math.sqrt(c * eps), DataType.FLOAT16);
             NDArray unit = x.concat(epsColumn, -1).normalize(2, -1, 1e-30);
-            return unit.get(new NDIndex("..., :{}", c)).mul(Math.sqrt(c)).mul(weight);
+            return unit.get(new NDIndex("..., :{}", c)).mul(Scalars.of(unit, Math.sqrt(c))).mul(weight);
         }
         NDArray ms = x.square().mean(new int[] {-1}, true); // (…, 1)
-        return x.div(ms.add(eps).sqrt()).mul(weight);
+        return x.div(ms.add(Scalars.of(ms, eps)).sqrt()).mul(weight);
     }
 
     /** SwiGLU MLP: down(silu(gate(x)) · up(x)). */
@@ -102,21 +102,42 @@ public final class Ops {
     }
 
     /**
-     * Applies rotary embeddings. x (B, H, T, D); positions (B, T) int64 absolute positions;
-     * cos/sin tables (P, D). Returns x·cos + rotate_half(x)·sin.
+     * Rotary factors for positions (B, T): cos and a sign-folded sin, (B, 1, T, D) each in {@code type}.
+     * Every layer of a forward shares them, so the table gathers and casts run once per forward,
+     * not once per layer and head group (on a GPU each op is a kernel launch).
      */
-    public static NDArray rope(NDArray x, NDArray positions, NDArray cosTable, NDArray sinTable) {
+    public record Rotary(NDArray cos, NDArray signedSin) {}
+
+    /**
+     * Gathers {@link Rotary} factors from cos/sin tables (P, D). The sin half that multiplies −x₂
+     * in rotate_half is negated here once, so {@link #rope} needs no per-call negation.
+     */
+    public static Rotary rotary(NDArray positions, NDArray cosTable, NDArray sinTable, DataType type) {
         NDArray cos = embed(positions, cosTable).expandDims(1); // (B, 1, T, D)
-        NDArray sin = embed(positions, sinTable).expandDims(1); // (B, 1, T, D)
-        if (x.getDataType() != cos.getDataType()) {
-            cos = cos.toType(x.getDataType(), false);
-            sin = sin.toType(x.getDataType(), false);
+        NDArray sin = embed(positions, sinTable).expandDims(1);
+        if (cos.getDataType() != type) {
+            cos = cos.toType(type, false);
+            sin = sin.toType(type, false);
         }
+        long d = sin.getShape().get(3);
+        NDArray signedSin = sin.get(new NDIndex("..., :{}", d / 2)).neg().concat(sin.get(new NDIndex("..., {}:", d / 2)), -1);
+        return new Rotary(cos, signedSin);
+    }
+
+    /**
+     * Applies rotary embeddings to x (B, H, T, D): x·cos + rotate_half(x)·sin, HF's "rotate half"
+     * layout, with rotate_half(x)·sin = [x₂, x₁]·[−sin, sin] (negation is exact, so this is the
+     * same arithmetic with one op fewer).
+     */
+    public static NDArray rope(NDArray x, Rotary rotary) {
         long d = x.getShape().get(3);
-        NDArray x1 = x.get(new NDIndex("..., :{}", d / 2));
-        NDArray x2 = x.get(new NDIndex("..., {}:", d / 2));
-        NDArray rotated = x2.neg().concat(x1, -1); // (B, H, T, D)
-        return x.mul(cos).add(rotated.mul(sin));
+        NDArray swapped = x.get(new NDIndex("..., {}:", d / 2)).concat(x.get(new NDIndex("..., :{}", d / 2)), -1);
+        return x.mul(rotary.cos()).add(swapped.mul(rotary.signedSin()));
+    }
+
+    /** Rotary embeddings at absolute positions (B, T) from cos/sin tables (P, D); see {@link #rotary}. */
+    public static NDArray rope(NDArray x, NDArray positions, NDArray cosTable, NDArray sinTable) {
+        return rope(x, rotary(positions, cosTable, sinTable, x.getDataType()));
     }
 
     /**
@@ -135,7 +156,7 @@ public final class Ops {
         long b = qs.get(0), h = qs.get(1), t = qs.get(2), d = qs.get(3);
         long g = k.getShape().get(1), s = k.getShape().get(2);
         long r = h / g;
-        NDArray qg = q.mul(1.0 / Math.sqrt(d)).reshape(b, g, r * t, d); // (B, G, R·T, D)
+        NDArray qg = q.mul(Scalars.of(q, 1.0 / Math.sqrt(d))).reshape(b, g, r * t, d); // (B, G, R·T, D)
         NDArray scores = qg.matMul(k.transpose(0, 1, 3, 2)); // (B, G, R·T, S)
         scores = scores.reshape(b, h, t, s).add(additiveMask); // (B, H, T, S)
         NDArray probs = scores.softmax(-1);

@@ -2,6 +2,7 @@ package dev.blockdraft.train;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
+import dev.blockdraft.nn.Scalars;
 import dev.blockdraft.nn.StateDict;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -96,29 +97,38 @@ public final class AdamW implements AutoCloseable {
         stepCount++;
         double bc1 = 1 - Math.pow(beta1, stepCount);
         double bc2 = 1 - Math.pow(beta2, stepCount);
-        for (Map.Entry<String, NDArray> entry : params.asMap().entrySet()) {
-            NDArray p = entry.getValue();
-            NDArray g = grads.get(entry.getKey());
-            if (g == null) {
-                throw new IllegalArgumentException("no gradient for parameter '" + entry.getKey() + "'");
-            }
-            NDArray m = firstMoment.computeIfAbsent(entry.getKey(), k -> manager.zeros(p.getShape(), p.getDataType()));
-            NDArray v = secondMoment.computeIfAbsent(entry.getKey(), k -> manager.zeros(p.getShape(), p.getDataType()));
-            try (NDManager tmp = manager.newSubManager()) {
-                NDArray gs = g.mul(gradScale);
-                gs.attach(tmp);
-                m.muli(beta1).addi(gs.mul(1 - beta1));
-                v.muli(beta2).addi(gs.square().mul(1 - beta2));
-                NDArray denom = v.sqrt(); // lands in the optimizer's manager: move it to tmp
-                denom.attach(tmp);
-                denom.muli(1 / Math.sqrt(bc2)).addi(eps);
-                NDArray update = m.div(denom);
-                update.attach(tmp);
-                update.muli(lr / bc1);
-                if (weightDecay > 0 && p.getShape().dimension() >= 2) {
-                    p.muli(1 - lr * weightDecay);
+        try (NDManager stepScope = manager.newSubManager()) {
+            // The step's coefficients cross to the device in one copy; the constant ones are cached
+            // (Scalars): a host scalar per op would wait for the GPU each time.
+            NDArray coefficients = stepScope.create(new double[] {gradScale, 1 / Math.sqrt(bc2), lr / bc1, 1 - lr * weightDecay});
+            NDArray scaleGrad = coefficients.get(0);
+            NDArray unbiasSecond = coefficients.get(1);
+            NDArray stepSize = coefficients.get(2);
+            NDArray decay = coefficients.get(3);
+            for (Map.Entry<String, NDArray> entry : params.asMap().entrySet()) {
+                NDArray p = entry.getValue();
+                NDArray g = grads.get(entry.getKey());
+                if (g == null) {
+                    throw new IllegalArgumentException("no gradient for parameter '" + entry.getKey() + "'");
                 }
-                p.subi(update);
+                NDArray m = firstMoment.computeIfAbsent(entry.getKey(), k -> manager.zeros(p.getShape(), p.getDataType()));
+                NDArray v = secondMoment.computeIfAbsent(entry.getKey(), k -> manager.zeros(p.getShape(), p.getDataType()));
+                try (NDManager tmp = manager.newSubManager()) {
+                    NDArray gs = g.mul(scaleGrad);
+                    gs.attach(tmp);
+                    m.muli(Scalars.of(m, beta1)).addi(gs.mul(Scalars.of(gs, 1 - beta1)));
+                    v.muli(Scalars.of(v, beta2)).addi(gs.square().mul(Scalars.of(gs, 1 - beta2)));
+                    NDArray denom = v.sqrt(); // lands in the optimizer's manager: move it to tmp
+                    denom.attach(tmp);
+                    denom.muli(unbiasSecond).addi(Scalars.of(denom, eps));
+                    NDArray update = m.div(denom);
+                    update.attach(tmp);
+                    update.muli(stepSize);
+                    if (weightDecay > 0 && p.getShape().dimension() >= 2) {
+                        p.muli(decay);
+                    }
+                    p.subi(update);
+                }
             }
         }
     }
@@ -129,7 +139,7 @@ public final class AdamW implements AutoCloseable {
             for (NDArray p : params.asMap().values()) {
                 NDArray g = p.getGradient();
                 g.attach(tmp);
-                g.muli(0);
+                g.muli(Scalars.of(g, 0));
             }
         }
     }

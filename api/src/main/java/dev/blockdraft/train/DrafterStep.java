@@ -15,6 +15,7 @@ import dev.blockdraft.train.objective.ObjectiveValue;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import dev.blockdraft.nn.Scalars;
 
 /**
  * One optimizer step of drafter training, shared by {@link DrafterTrainer} and the benchmark so
@@ -115,7 +116,7 @@ public final class DrafterStep implements AutoCloseable {
                         }
                         ObjectiveValue value = objective.loss(new DraftBatch(d.labels(), d.slotMask()), logits);
                         marks.mark("objective (loss)");
-                        gc.backward(fp16 ? value.total().mul(lossScale) : value.total());
+                        gc.backward(fp16 ? value.total().mul(Scalars.of(value.total(), lossScale)) : value.total());
                         marks.mark("backward");
                         lossSum += value.total().getFloat();
                         value.terms().forEach((k, v) -> terms.merge(k, v / micros, Double::sum));

@@ -7,6 +7,7 @@ import ai.djl.training.GradientCollector;
 import dev.blockdraft.lm.LlamaModel;
 import dev.blockdraft.nn.StateDict;
 import java.util.List;
+import dev.blockdraft.nn.Scalars;
 
 /**
  * One optimizer step of next-token training, shared by {@link TargetTrainer} and the benchmark:
@@ -59,7 +60,7 @@ public final class TargetStep implements AutoCloseable {
                 try (NDManager micro = scope.newSubManager();
                         GradientCollector gc = Engine.getInstance().newGradientCollector()) {
                     NDArray loss = TargetTrainer.windowLoss(work, micro, windows, config.batchSize(), config.seqLen());
-                    gc.backward(fp16 ? loss.mul(lossScale) : loss);
+                    gc.backward(fp16 ? loss.mul(Scalars.of(loss, lossScale)) : loss);
                     lossSum += loss.getFloat();
                 }
             }

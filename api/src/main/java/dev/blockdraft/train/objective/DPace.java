@@ -2,6 +2,7 @@ package dev.blockdraft.train.objective;
 
 import ai.djl.ndarray.NDArray;
 import java.util.Map;
+import dev.blockdraft.nn.Scalars;
 
 /**
  * Cross-entropy weighted by a smoothed, per-block estimate of how much of the block's future
@@ -36,7 +37,7 @@ public record DPace(double c) implements StatsObjective {
         NDArray mask = stats.mask();
         // log s_j; at invalid slots q = 1 so s = 1 and log s = 0, neutral for the product.
         // The weights are constants, so detach q first and build no graph for them.
-        NDArray logS = stats.q().stopGradient().mul(1 - c).add(c).log();
+        NDArray logS = stats.q().stopGradient().mul(Scalars.of(mask, 1 - c)).add(Scalars.of(mask, c)).log();
         NDArray p = logS.cumSum(1).exp().mul(mask); // (N, K), 0 at invalid slots
         NDArray suffix = p.sum(new int[] {1}, true).sub(p.cumSum(1)).add(p); // Σ_{m ≥ k} P_m
         NDArray w = suffix.mul(mask);

@@ -2,6 +2,7 @@ package dev.blockdraft.train.objective;
 
 import ai.djl.ndarray.NDArray;
 import java.util.Map;
+import dev.blockdraft.nn.Scalars;
 
 /**
  * Focal cross-entropy at each block's first error, the slot where greedy verification stops.
@@ -33,8 +34,9 @@ public record FirstErrorFocal(double gamma, double alpha) implements StatsObject
         NDArray f = stats.firstError(); // (N, K), one 1 per block with an error
         // Base of the focal factor: 1 − q at k*, exactly 1 elsewhere (keeps 0^γ and its gradient
         // out of the graph at slots that are masked away anyway).
-        NDArray base = stats.q().neg().add(1).mul(f).add(f.neg().add(1));
-        NDArray perSlot = base.pow(gamma).mul(stats.ce()).mul(f);
+        NDArray one = Scalars.of(f, 1);
+        NDArray base = stats.q().neg().add(one).mul(f).add(f.neg().add(one));
+        NDArray perSlot = base.pow(Scalars.of(base, gamma)).mul(stats.ce()).mul(f);
         NDArray lfe = perSlot.sum().div(Nd.atLeast(f.sum(), 1));
         return new ObjectiveValue(Nd.mul(lfe, alpha), Map.of(name(), ObjectiveValue.host(lfe)));
     }

@@ -2,6 +2,7 @@ package dev.blockdraft.train.objective;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.types.DataType;
+import dev.blockdraft.nn.Scalars;
 
 /**
  * Scalar helpers. DJL's {@code x.mul(double)} creates a float64 0-d tensor, and PyTorch promotes
@@ -10,9 +11,9 @@ import ai.djl.ndarray.types.DataType;
 final class Nd {
     private Nd() {}
 
-    /** A 0-d constant of {@code like}'s floating type, in {@code like}'s manager. */
+    /** A cached 0-d constant of {@code like}'s floating type (float64, else float32) on like's device. */
     static NDArray constant(NDArray like, double v) {
-        return like.getDataType() == DataType.FLOAT64 ? like.getManager().create(v) : like.getManager().create((float) v);
+        return Scalars.of(like, v, like.getDataType() == DataType.FLOAT64 ? DataType.FLOAT64 : DataType.FLOAT32);
     }
 
     static NDArray mul(NDArray x, double v) {

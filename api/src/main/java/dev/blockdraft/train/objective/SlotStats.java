@@ -4,6 +4,7 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import java.util.Objects;
+import dev.blockdraft.nn.Scalars;
 
 /**
  * Per-slot statistics of one batch, computed lazily from the logits and memoised, so that the
@@ -145,7 +146,7 @@ public final class SlotStats {
     /** (N, K) boolean: valid and argmax_v q_k(v) = y_k (ties go to the lowest id). */
     public NDArray correct() {
         if (correct == null) {
-            correct = logits.argMax(-1).eq(safeLabels()).logicalAnd(batch.slotMask().gt(0.5f));
+            correct = logits.argMax(-1).eq(safeLabels()).logicalAnd(batch.slotMask().gt(Scalars.of(logits, 0.5, DataType.FLOAT32)));
         }
         return correct;
     }
@@ -159,7 +160,7 @@ public final class SlotStats {
         if (firstError == null) {
             NDArray wrong = mask().sub(correct().toType(logits.getDataType(), false)); // valid ∧ ¬correct
             NDArray errorsSoFar = wrong.cumSum(1);
-            firstError = wrong.mul(errorsSoFar.eq(1).toType(logits.getDataType(), false));
+            firstError = wrong.mul(errorsSoFar.eq(Scalars.of(errorsSoFar, 1)).toType(logits.getDataType(), false));
         }
         return firstError;
     }
