@@ -10,14 +10,14 @@
 #       .gpu/djl/                  DJL api/engine, gson, jna, slf4j (not the jni jar: the host's JNI is used)
 # The host also needs .gpu/env.sh and a JNI built there against its libtorch (DEVELOPERS.md; neither is here).
 set -euo pipefail
-MAIN=${1:?usage: stage_gpu.sh MAIN_CHECKOUT [--zoo]}
+MAIN=$(cd "${1:?usage: stage_gpu.sh MAIN_CHECKOUT [--zoo]}" && pwd)
 ZOO=${2:-}
 LIB=api/target/lib
 DST="$MAIN/.gpu/bench"
 rm -rf "$DST" && mkdir -p "$DST/lib"
 cp -r api/target/classes "$DST/classes"
 cp $LIB/picocli-*.jar "$DST/lib/"
-cp tests/parity/hf_parity.py benchmarks/pytorch_reference.py benchmarks/device_run.sh benchmarks/zoo.sh "$DST/"
+cp tests/parity/hf_parity.py benchmarks/pytorch_reference.py benchmarks/device_run.sh benchmarks/zoo.sh benchmarks/trace_summary.py "$DST/"
 if [[ "$ZOO" == --zoo ]]; then
   G="$MAIN/.gpu"; T=$(mktemp -d); mkdir -p "$G/pack" "$G/slim" "$G/djl"
   if [[ ! -f "$G/pack/jre.tar.xz" ]]; then

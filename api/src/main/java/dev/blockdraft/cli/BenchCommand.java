@@ -206,6 +206,11 @@ public final class BenchCommand implements Callable<Integer> {
                 description = "extra steps timed phase by phase with a device sync between phases (0 = none)")
         int profileSteps;
 
+        @Option(names = "--trace", paramLabel = "FILE",
+                description = "write PyTorch's profiler trace (Chrome trace JSON, CUDA times per op) of the drafter's"
+                        + " timed steps to FILE; the profiler's own overhead slows those steps")
+        Path trace;
+
         @Option(names = "--target-steps", defaultValue = "10",
                 description = "timed target-training steps after the drafter benchmark (0 = skip; 3 warm-up first)")
         int targetSteps;
@@ -282,15 +287,25 @@ public final class BenchCommand implements Callable<Integer> {
             List<Double> times = new ArrayList<>();
             List<Double> losses = new ArrayList<>();
             Map<String, Double> phases = new LinkedHashMap<>();
+            Map<String, Double> phasesHost = new LinkedHashMap<>();
             long tAll = System.nanoTime();
             TrainConfig opt = new TrainConfig(warmup + steps + profileSteps, r.s, r.l, 1, lr, 0, 1.0, weightDecay,
                     clipNorm, 0, 0, 0, seed);
             int skipped = 0;
+            boolean tracing = false;
             try (DrafterStep stepper = new DrafterStep(drafter, objective, opt, training.precision, halfTarget)) {
                 int total = warmup + steps + profileSteps;
                 for (int step = 0; step < total; step++) {
                     BlockSampler.Batch batch = batches.get(step % batches.size());
                     boolean profiling = step >= warmup + steps;
+                    if (trace != null && step == warmup) {
+                        ai.djl.pytorch.jni.JniUtils.startProfile(drafter.device().isGpu(), true, false);
+                        tracing = true;
+                    }
+                    if (tracing && profiling) {
+                        ai.djl.pytorch.jni.JniUtils.stopProfile(trace.toString());
+                        tracing = false;
+                    }
                     Phases ph = profiling ? new Phases(drafter.parameters().manager()) : null;
                     long t0 = System.nanoTime();
                     DrafterStep.Result res = stepper.run(List.of(batch), lr, ph == null ? DrafterStep.PhaseMarks.NONE
@@ -305,11 +320,15 @@ public final class BenchCommand implements Callable<Integer> {
                     }
                     if (profiling) {
                         ph.times.forEach((k, v) -> phases.merge(k, v / profileSteps, Double::sum));
+                        ph.host.forEach((k, v) -> phasesHost.merge(k, v / profileSteps, Double::sum));
                     }
                     System.err.printf("step %3d loss %.4f |g| %.3f %8.2f ms%s%s%n", step, res.loss(), res.gradNorm(), ms,
                             res.skipped() ? " (skipped: overflow)" : "",
                             step < warmup ? " (warm-up)" : profiling ? " (profiled, synced phases)" : "");
                 }
+            }
+            if (tracing) {
+                ai.djl.pytorch.jni.JniUtils.stopProfile(trace.toString());
             }
             double wall = (System.nanoTime() - tAll) / 1e9;
             double med = median(times);
@@ -337,6 +356,7 @@ public final class BenchCommand implements Callable<Integer> {
             o.put("loss_last", losses.get(warmup + steps - 1));
             o.put("profile_ms_per_phase", phases.isEmpty() ? null : phases);
             o.put("profile_ms_total", phases.values().stream().mapToDouble(Double::doubleValue).sum());
+            o.put("profile_host_ms_per_phase", phasesHost.isEmpty() ? null : phasesHost);
             o.put("gpu_mem_used_peak_gib", mem.peakGib());
             o.put("gpu_mem_used_over_baseline_gib", mem.overBaselineGib());
             o.put("gpu_mem_method", "cudaMemGetInfo (total-free, whole device) via ai.djl.util.cuda.CudaUtils.getGpuMemory, "
@@ -418,8 +438,12 @@ public final class BenchCommand implements Callable<Integer> {
             }
             Object phases = d.get("profile_ms_per_phase");
             if (phases instanceof Map<?, ?> p) {
-                System.out.printf("drafter step phases (synced, mean of profiled steps; sum %.2f ms):%n", (Double) d.get("profile_ms_total"));
-                p.forEach((k, v) -> System.out.printf("  %-28s %8.2f ms%n", k, (Double) v));
+                System.out.printf("drafter step phases (synced, mean of profiled steps; sum %.2f ms; host = time to issue"
+                        + " the phase's work before its sync, near the total when the host is the bottleneck):%n",
+                        (Double) d.get("profile_ms_total"));
+                Map<?, ?> host = d.get("profile_host_ms_per_phase") instanceof Map<?, ?> h ? h : Map.of();
+                p.forEach((k, v) -> System.out.printf("  %-28s %8.2f ms  (host %6.2f ms)%n", k, (Double) v,
+                        host.get(k) instanceof Double hv ? hv : Double.NaN));
             }
         }
 
@@ -574,6 +598,7 @@ public final class BenchCommand implements Callable<Integer> {
     static final class Phases {
         final NDManager manager;
         final Map<String, Double> times = new LinkedHashMap<>();
+        final Map<String, Double> host = new LinkedHashMap<>();
         long last = System.nanoTime();
 
         Phases(NDManager manager) {
@@ -587,9 +612,11 @@ public final class BenchCommand implements Callable<Integer> {
         if (ph == null) {
             return;
         }
+        long issued = System.nanoTime();
         sync(ph.manager);
         long now = System.nanoTime();
         ph.times.merge(name, (now - ph.last) / 1e6, Double::sum);
+        ph.host.merge(name, (issued - ph.last) / 1e6, Double::sum);
         ph.last = now;
     }
 

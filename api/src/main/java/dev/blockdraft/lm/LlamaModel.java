@@ -6,6 +6,7 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
+import dev.blockdraft.nn.FusedAttention;
 import dev.blockdraft.nn.Ops;
 import dev.blockdraft.nn.StateDict;
 import java.util.ArrayList;
@@ -227,7 +228,11 @@ public final class LlamaModel implements AutoCloseable {
         NDArray positions = scope.arange(offset, offset + t).toType(DataType.INT64, false)
                 .reshape(1, t).broadcast(b, t); // (B, T)
         NDArray mask;
-        if (leftPad == null) {
+        // plain causal attention over the new tokens alone: the fused kernel needs no mask at all
+        FusedAttention causalKernel = leftPad == null && offset == 0 ? FusedAttention.on(device()).orElse(null) : null;
+        if (causalKernel != null) {
+            mask = null;
+        } else if (leftPad == null) {
             mask = Ops.causalMask(scope, offset, t, computeType()); // (1, 1, T, S)
         } else {
             long[] pads = new long[b];
@@ -262,7 +267,7 @@ public final class LlamaModel implements AutoCloseable {
                 try (NDManager layerScope = scope.newSubManager()) {
                     NDArray in = x.get(":"); // a view in the layer's scope, so the layer's results land there
                     in.attach(layerScope);
-                    NDArray out = layer(l, in, rotary, mask, cache);
+                    NDArray out = layer(l, in, rotary, mask, causalKernel, cache);
                     out.attach(scope);
                     if (!inputCaptured) {
                         x.close(); // the previous layer's output, needed by nobody else
@@ -270,7 +275,7 @@ public final class LlamaModel implements AutoCloseable {
                     x = out;
                 }
             } else {
-                x = layer(l, x, rotary, mask, cache);
+                x = layer(l, x, rotary, mask, causalKernel, cache);
             }
             if (captured) {
                 hidden.add(x);
@@ -315,7 +320,8 @@ public final class LlamaModel implements AutoCloseable {
         return Ops.linear(Ops.rmsNorm(hidden, params.get(FINAL_NORM), config.rmsNormEps()), lmHead());
     }
 
-    private NDArray layer(int l, NDArray x, Ops.Rotary rotary, NDArray mask, KvCache cache) {
+    /** One decoder layer; {@code causalKernel} (when not null) replaces {@code mask} with fused causal attention. */
+    private NDArray layer(int l, NDArray x, Ops.Rotary rotary, NDArray mask, FusedAttention causalKernel, KvCache cache) {
         LayerNames n = layers[l];
         long b = x.getShape().get(0), t = x.getShape().get(1);
         int h = config.numAttentionHeads(), g = config.numKeyValueHeads(), d = config.headDim();
@@ -337,7 +343,7 @@ public final class LlamaModel implements AutoCloseable {
             k = kv[0]; // (B, G, S, D)
             v = kv[1];
         }
-        NDArray attn = Ops.attention(q, k, v, mask) // (B, H, T, D)
+        NDArray attn = (causalKernel != null ? causalKernel.causal(q, k, v) : Ops.attention(q, k, v, mask)) // (B, H, T, D)
                 .transpose(0, 2, 1, 3).reshape(b, t, (long) h * d); // (B, T, H·D)
         x = x.add(Ops.linear(attn, params.get(n.o))); // (B, T, C)
         NDArray xn2 = Ops.rmsNorm(x, params.get(n.postNorm), eps);

@@ -141,9 +141,10 @@ public final class Ops {
     }
 
     /**
-     * Scaled dot-product attention with grouped kv heads, without materialising repeated keys:
-     * the R query heads of a group are folded into the query length, so one batched matmul per
-     * group serves them all.
+     * Scaled dot-product attention with grouped kv heads: PyTorch's fused kernels where
+     * {@link FusedAttention} is on (GPUs), else eager, without materialising repeated keys: the R
+     * query heads of a group are folded into the query length, so one batched matmul per group
+     * serves them all.
      *
      * @param q (B, H, T, D)
      * @param k (B, G, S, D)
@@ -152,6 +153,12 @@ public final class Ops {
      * @return (B, H, T, D)
      */
     public static NDArray attention(NDArray q, NDArray k, NDArray v, NDArray additiveMask) {
+        var fused = FusedAttention.on(q.getDevice());
+        return fused.isPresent() ? fused.get().masked(q, k, v, additiveMask) : eagerAttention(q, k, v, additiveMask);
+    }
+
+    /** {@link #attention} with explicit score matrices, whatever the device (the reference the fused kernels are tested against). */
+    public static NDArray eagerAttention(NDArray q, NDArray k, NDArray v, NDArray additiveMask) {
         Shape qs = q.getShape();
         long b = qs.get(0), h = qs.get(1), t = qs.get(2), d = qs.get(3);
         long g = k.getShape().get(1), s = k.getShape().get(2);
