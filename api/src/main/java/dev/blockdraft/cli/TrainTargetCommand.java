@@ -74,6 +74,13 @@ final class TrainTargetCommand implements Callable<Integer> {
     @Option(names = "--seed", defaultValue = "1234")
     long seed;
 
+    @Option(names = "--weight-decay", description = "AdamW decoupled weight decay on matrices (default: preset's)")
+    Double weightDecay;
+
+    @Option(names = "--checkpoint-every", description = "steps between resumable checkpoints in --out (default:"
+            + " preset's; 0 = only at the end). Rerunning the same command resumes from the last one.")
+    Integer checkpointEvery;
+
     @Option(names = "--eval-every", description = "steps between validation passes (default: preset's)")
     Integer evalEvery;
 
@@ -149,6 +156,12 @@ final class TrainTargetCommand implements Callable<Integer> {
         }
         if (evalEvery != null) {
             t = t.withEvalEvery(evalEvery, t.evalBatches());
+        }
+        if (weightDecay != null) {
+            t = t.withWeightDecay(weightDecay);
+        }
+        if (checkpointEvery != null) {
+            t = t.withCheckpointEvery(checkpointEvery);
         }
         return t;
     }

@@ -6,7 +6,7 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
-import dev.blockdraft.nn.FusedAttention;
+import dev.blockdraft.nn.FusedOps;
 import dev.blockdraft.nn.Ops;
 import dev.blockdraft.nn.StateDict;
 import java.util.ArrayList;
@@ -229,7 +229,7 @@ public final class LlamaModel implements AutoCloseable {
                 .reshape(1, t).broadcast(b, t); // (B, T)
         NDArray mask;
         // plain causal attention over the new tokens alone: the fused kernel needs no mask at all
-        FusedAttention causalKernel = leftPad == null && offset == 0 ? FusedAttention.on(device()).orElse(null) : null;
+        FusedOps causalKernel = leftPad == null && offset == 0 ? FusedOps.on(device()).orElse(null) : null;
         if (causalKernel != null) {
             mask = null;
         } else if (leftPad == null) {
@@ -321,7 +321,7 @@ public final class LlamaModel implements AutoCloseable {
     }
 
     /** One decoder layer; {@code causalKernel} (when not null) replaces {@code mask} with fused causal attention. */
-    private NDArray layer(int l, NDArray x, Ops.Rotary rotary, NDArray mask, FusedAttention causalKernel, KvCache cache) {
+    private NDArray layer(int l, NDArray x, Ops.Rotary rotary, NDArray mask, FusedOps causalKernel, KvCache cache) {
         LayerNames n = layers[l];
         long b = x.getShape().get(0), t = x.getShape().get(1);
         int h = config.numAttentionHeads(), g = config.numKeyValueHeads(), d = config.headDim();

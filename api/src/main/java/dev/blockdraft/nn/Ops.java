@@ -40,7 +40,9 @@ public final class Ops {
     }
 
     /**
-     * RMSNorm over the last axis: x / sqrt(mean(x²) + eps) · w, HF's formula in every case.
+     * RMSNorm over the last axis: x / sqrt(mean(x²) + eps) · w, HF's formula in every case. Where
+     * {@link FusedOps} are on (GPUs), HF's own code in one call: x widened to fp32, normalised,
+     * narrowed back, times w. The eager versions follow.
      *
      * <p>fp16: mean(x²) overflows fp16 once |x| passes 256. For a frozen weight (a half-precision
      * target's features: no graph to keep) it is computed in fp32 and narrowed again. For a trained
@@ -52,6 +54,10 @@ public final class Ops {
      * the formula where mean(x²) is within a few orders of eps.)
      */
     public static NDArray rmsNorm(NDArray x, NDArray weight, double eps) {
+        var fused = FusedOps.on(x.getDevice());
+        if (fused.isPresent()) {
+            return fused.get().rmsNorm(x, weight, eps); // HF's formula in fp32 inside, one call
+        }
         if (x.getDataType() == DataType.FLOAT16) {
             if (!weight.hasGradient()) {
                 NDArray x32 = x.toType(DataType.FLOAT32, false);
@@ -71,6 +77,10 @@ public final class Ops {
 
     /** SwiGLU MLP: down(silu(gate(x)) · up(x)). */
     public static NDArray swiGlu(NDArray x, NDArray gate, NDArray up, NDArray down) {
+        var fused = FusedOps.on(x.getDevice());
+        if (fused.isPresent()) {
+            return fused.get().swiGlu(x, gate, up, down);
+        }
         NDArray a = linear(x, gate);
         NDArray g = a.mul(Activation.sigmoid(a)); // silu
         return linear(g.mul(linear(x, up)), down);
@@ -142,7 +152,7 @@ public final class Ops {
 
     /**
      * Scaled dot-product attention with grouped kv heads: PyTorch's fused kernels where
-     * {@link FusedAttention} is on (GPUs), else eager, without materialising repeated keys: the R
+     * {@link FusedOps} are on (GPUs), else eager, without materialising repeated keys: the R
      * query heads of a group are folded into the query length, so one batched matmul per group
      * serves them all.
      *
@@ -153,7 +163,7 @@ public final class Ops {
      * @return (B, H, T, D)
      */
     public static NDArray attention(NDArray q, NDArray k, NDArray v, NDArray additiveMask) {
-        var fused = FusedAttention.on(q.getDevice());
+        var fused = FusedOps.on(q.getDevice());
         return fused.isPresent() ? fused.get().masked(q, k, v, additiveMask) : eagerAttention(q, k, v, additiveMask);
     }
 

@@ -2,10 +2,14 @@ package dev.blockdraft.train;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
+import dev.blockdraft.nn.FusedOps;
 import dev.blockdraft.nn.Scalars;
 import dev.blockdraft.nn.StateDict;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 
 /**
  * AdamW (Loshchilov &amp; Hutter) with decoupled weight decay on matrices only (norm weights and
@@ -76,6 +80,14 @@ public final class AdamW implements AutoCloseable {
 
     /** L2 norm of several arrays together, with one host sync; NaN or infinity if any entry is. */
     public static double norm(Iterable<NDArray> arrays) {
+        List<NDArray> all = new ArrayList<>();
+        arrays.forEach(all::add);
+        var fused = all.isEmpty() ? Optional.<FusedOps>empty() : FusedOps.on(all.get(0).getDevice());
+        if (fused.isPresent()) {
+            try (NDArray n = fused.get().globalNorm(all)) {
+                return n.getFloat();
+            }
+        }
         NDArray total = null;
         for (NDArray g : arrays) {
             NDArray sq = g.square().sum();
@@ -97,6 +109,12 @@ public final class AdamW implements AutoCloseable {
         stepCount++;
         double bc1 = 1 - Math.pow(beta1, stepCount);
         double bc2 = 1 - Math.pow(beta2, stepCount);
+        var fused = params.asMap().isEmpty() ? Optional.<FusedOps>empty()
+                : FusedOps.on(params.asMap().values().iterator().next().getDevice());
+        if (fused.isPresent()) {
+            fusedStep(fused.get(), params, grads, lr, gradScale);
+            return;
+        }
         try (NDManager stepScope = manager.newSubManager()) {
             // The step's coefficients cross to the device in one copy; the constant ones are cached
             // (Scalars): a host scalar per op would wait for the GPU each time.
@@ -130,6 +148,32 @@ public final class AdamW implements AutoCloseable {
                     p.subi(update);
                 }
             }
+        }
+    }
+
+    /**
+     * The same update with PyTorch's fused AdamW kernel (a GPU's default, see {@link FusedOps}): one
+     * call for all tensors instead of ~10 ops each. Weight decay only on matrices, as above, so
+     * two groups.
+     */
+    private void fusedStep(FusedOps fused, StateDict params, Map<String, NDArray> grads, double lr, double gradScale) {
+        for (boolean decayed : new boolean[] {true, false}) {
+            List<NDArray> p = new ArrayList<>(), g = new ArrayList<>(), m = new ArrayList<>(), v = new ArrayList<>();
+            for (Map.Entry<String, NDArray> entry : params.asMap().entrySet()) {
+                NDArray param = entry.getValue();
+                if ((param.getShape().dimension() >= 2) != decayed) {
+                    continue;
+                }
+                NDArray grad = grads.get(entry.getKey());
+                if (grad == null) {
+                    throw new IllegalArgumentException("no gradient for parameter '" + entry.getKey() + "'");
+                }
+                p.add(param);
+                g.add(grad);
+                m.add(firstMoment.computeIfAbsent(entry.getKey(), k -> manager.zeros(param.getShape(), param.getDataType())));
+                v.add(secondMoment.computeIfAbsent(entry.getKey(), k -> manager.zeros(param.getShape(), param.getDataType())));
+            }
+            fused.adamW(p, g, m, v, lr, beta1, beta2, decayed ? weightDecay : 0, eps, stepCount, 1 / gradScale);
         }
     }
 

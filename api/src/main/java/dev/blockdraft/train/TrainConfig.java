@@ -82,6 +82,11 @@ public record TrainConfig(int steps, int batchSize, int seqLen, int gradAccum, d
                 clipNorm, every, batches, checkpointEvery, seed);
     }
 
+    public TrainConfig withWeightDecay(double wd) {
+        return new TrainConfig(steps, batchSize, seqLen, gradAccum, learningRate, warmupSteps, minLrRatio, wd,
+                clipNorm, evalEvery, evalBatches, checkpointEvery, seed);
+    }
+
     public TrainConfig withCheckpointEvery(int every) {
         return new TrainConfig(steps, batchSize, seqLen, gradAccum, learningRate, warmupSteps, minLrRatio, weightDecay,
                 clipNorm, evalEvery, evalBatches, every, seed);

@@ -1,0 +1,160 @@
+package dev.blockdraft.nn;
+
+import ai.djl.Device;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import ai.djl.pytorch.engine.PtNDArray;
+import ai.djl.pytorch.engine.PtNDManager;
+import ai.djl.pytorch.engine.PtSymbolBlock;
+import ai.djl.pytorch.jni.IValue;
+import ai.djl.pytorch.jni.IValueUtils;
+import ai.djl.pytorch.jni.JniUtils;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.logging.Logger;
+
+/**
+ * Torch functions DJL 0.36's JNI does not bind — fused attention ({@code scaled_dot_product_attention},
+ * flash and memory-efficient kernels), fused AdamW — and small groups of ops (RMSNorm, SwiGLU) run as
+ * one call, through a parameterless TorchScript module ({@code tools/make_fused_ops.py}).
+ *
+ * <p>Why: on a GPU the step was bound by the host, one JNI call and kernel launch per op; eager
+ * attention also materialised (B, H, T, S) scores. A TorchScript method runs its ops in C++ under the
+ * caller's grad mode, so the drafter's backward goes through them too.
+ *
+ * <p>On by default where the arrays live on a GPU; CPUs keep the eager ops (their results are what
+ * the tests pin down). {@code -Dblockdraft.fusedOps=off} turns them off everywhere, {@code =on} on for
+ * CPUs too; {@code -Dblockdraft.fusedOpsModule=FILE} loads another copy of the module.
+ */
+public final class FusedOps {
+    private static final Logger LOG = Logger.getLogger(FusedOps.class.getName());
+    private static final String RESOURCE = "fused_ops.pt";
+    private static final Map<Device, Optional<FusedOps>> LOADED = new ConcurrentHashMap<>();
+
+    private final PtSymbolBlock module;
+    private final NDManager manager;
+    private final Map<String, NDArray> methodSelectors = new ConcurrentHashMap<>();
+
+    private FusedOps(PtSymbolBlock module, NDManager manager) {
+        this.module = module;
+        this.manager = manager;
+    }
+
+    /** The fused ops for arrays on {@code device}, or empty where the eager ops are to be used. */
+    public static Optional<FusedOps> on(Device device) {
+        String mode = System.getProperty("blockdraft.fusedOps", "auto");
+        boolean wanted = switch (mode) {
+            case "off" -> false;
+            case "on" -> true;
+            case "auto" -> device.isGpu();
+            default -> throw new IllegalArgumentException(
+                    "-Dblockdraft.fusedOps must be auto, on or off, not '" + mode + "'");
+        };
+        return wanted ? LOADED.computeIfAbsent(device, FusedOps::load) : Optional.empty();
+    }
+
+    static Optional<FusedOps> load(Device device) {
+        String file = System.getProperty("blockdraft.fusedOpsModule");
+        // never closed: one parameterless module per device for the life of the JVM
+        PtNDManager manager = (PtNDManager) NDManager.newBaseManager(device, "PyTorch");
+        try (InputStream in = file != null ? Files.newInputStream(Path.of(file))
+                : FusedOps.class.getResourceAsStream(RESOURCE)) {
+            if (in == null) {
+                LOG.warning("fused ops module " + RESOURCE + " is not on the classpath: eager ops");
+                return Optional.empty();
+            }
+            return Optional.of(new FusedOps(JniUtils.loadModule(manager, in, true, false), manager));
+        } catch (IOException | RuntimeException e) {
+            LOG.warning("could not load the fused ops module" + (file == null ? "" : " " + file) + " on "
+                    + device + " (" + e.getMessage() + "): eager ops");
+            return Optional.empty();
+        }
+    }
+
+    /**
+     * Attention of q (B, H, T, D) over k, v (B, G, S, D) under an additive mask broadcastable to
+     * (B, H, T, S), in q's type, in q's manager; (B, H, T, D).
+     */
+    public NDArray masked(NDArray q, NDArray k, NDArray v, NDArray additiveMask) {
+        return run("forward", q, k, v, additiveMask);
+    }
+
+    /** Causal attention of q (B, H, T, D) over k, v (B, G, T, D): query t sees keys 0..t. */
+    public NDArray causal(NDArray q, NDArray k, NDArray v) {
+        return run("causal", q, k, v);
+    }
+
+    /** HF's RMSNorm of x over its last axis, accumulated in fp32 whatever x's type, times weight. */
+    public NDArray rmsNorm(NDArray x, NDArray weight, double eps) {
+        return run("rms_norm", x, weight, Scalars.of(x, eps, DataType.FLOAT32));
+    }
+
+    /** down(silu(gate(x)) · up(x)), weights as in HF's {@code nn.Linear}. */
+    public NDArray swiGlu(NDArray x, NDArray gate, NDArray up, NDArray down) {
+        return run("swiglu", x, gate, up, down);
+    }
+
+    /**
+     * PyTorch's fused AdamW step over all parameters at once, in place: each gradient is divided
+     * by {@code gradDivisor} first; {@code step} counts this update (1 for the first).
+     */
+    public void adamW(List<NDArray> params, List<NDArray> grads, List<NDArray> firstMoments,
+            List<NDArray> secondMoments, double lr, double beta1, double beta2, double weightDecay, double eps,
+            long step, double gradDivisor) {
+        if (params.isEmpty()) {
+            return;
+        }
+        try (NDManager tmp = params.get(0).getManager().newSubManager()) {
+            NDArray stepAndScale = tmp.create(new float[] {step, (float) gradDivisor}); // one host-to-device copy
+            IValue[] in = {list(params), list(grads), list(firstMoments), list(secondMoments), IValue.from(lr),
+                IValue.from(beta1), IValue.from(beta2), IValue.from(weightDecay), IValue.from(eps),
+                IValue.from((PtNDArray) stepAndScale)};
+            try {
+                IValueUtils.runMethod(module, "adamw", in).close();
+            } finally {
+                for (IValue v : in) {
+                    v.close();
+                }
+            }
+        }
+    }
+
+    /** ‖(all entries of all arrays)‖₂ as a 0-d fp32 array in the first array's manager (no host sync). */
+    public NDArray globalNorm(List<NDArray> arrays) {
+        PtNDManager manager = (PtNDManager) arrays.get(0).getManager();
+        try (IValue in = list(arrays); IValue out = IValueUtils.runMethod(module, "global_norm", in)) {
+            return out.toTensor(manager);
+        }
+    }
+
+    private static IValue list(List<NDArray> arrays) {
+        return IValue.listFrom(arrays.stream().map(a -> (PtNDArray) a).toArray(PtNDArray[]::new));
+    }
+
+    private NDArray run(String method, NDArray... inputs) {
+        NDList list = new NDList(inputs.length + 1);
+        for (NDArray a : inputs) {
+            list.add(a);
+        }
+        if (!method.equals("forward")) {
+            // an array named "module_method:NAME" selects the method and is not passed to it
+            list.add(methodSelectors.computeIfAbsent(method, name -> {
+                NDArray selector = manager.zeros(new Shape(0));
+                selector.setName("module_method:" + name);
+                return selector;
+            }));
+        }
+        // isTrain = true: run under the caller's grad mode, so a GradientCollector records the graph;
+        // the result lands in the first input's manager
+        return IValueUtils.forward(module, list, true).singletonOrThrow();
+    }
+}
