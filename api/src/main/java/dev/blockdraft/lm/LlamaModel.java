@@ -229,7 +229,7 @@ public final class LlamaModel implements AutoCloseable {
                 .reshape(1, t).broadcast(b, t); // (B, T)
         NDArray mask;
         // plain causal attention over the new tokens alone: the fused kernel needs no mask at all
-        FusedOps causalKernel = leftPad == null && offset == 0 ? FusedOps.on(device()).orElse(null) : null;
+        FusedOps causalKernel = leftPad == null && offset == 0 ? FusedOps.on(device(), "attention").orElse(null) : null;
         if (causalKernel != null) {
             mask = null;
         } else if (leftPad == null) {

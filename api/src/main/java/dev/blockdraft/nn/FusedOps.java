@@ -33,12 +33,16 @@ import java.util.logging.Logger;
  *
  * <p>On by default where the arrays live on a GPU; CPUs keep the eager ops (their results are what
  * the tests pin down). {@code -Dblockdraft.fusedOps=off} turns them off everywhere, {@code =on} on for
- * CPUs too; {@code -Dblockdraft.fusedOpsModule=FILE} loads another copy of the module.
+ * CPUs too; {@code -Dblockdraft.fusedOps.skip=rms_norm,swiglu} keeps the named ones eager
+ * (attention, rms_norm, swiglu, adamw); {@code -Dblockdraft.fusedOpsModule=FILE} loads another copy
+ * of the module. TorchScript's optimising executor is switched off for the calling thread: it
+ * re-profiled a method at every new input shape.
  */
 public final class FusedOps {
     private static final Logger LOG = Logger.getLogger(FusedOps.class.getName());
     private static final String RESOURCE = "fused_ops.pt";
     private static final Map<Device, Optional<FusedOps>> LOADED = new ConcurrentHashMap<>();
+    private static final ThreadLocal<Boolean> PLAIN_EXECUTOR = ThreadLocal.withInitial(() -> false);
 
     private final PtSymbolBlock module;
     private final NDManager manager;
@@ -47,6 +51,17 @@ public final class FusedOps {
     private FusedOps(PtSymbolBlock module, NDManager manager) {
         this.module = module;
         this.manager = manager;
+    }
+
+    /** The fused {@code op} for arrays on {@code device}, or empty where the eager one is to be used. */
+    public static Optional<FusedOps> on(Device device, String op) {
+        String skip = System.getProperty("blockdraft.fusedOps.skip", "");
+        for (String s : skip.split(",")) {
+            if (s.trim().equals(op)) {
+                return Optional.empty();
+            }
+        }
+        return on(device);
     }
 
     /** The fused ops for arrays on {@code device}, or empty where the eager ops are to be used. */
@@ -119,6 +134,7 @@ public final class FusedOps {
                 IValue.from(beta1), IValue.from(beta2), IValue.from(weightDecay), IValue.from(eps),
                 IValue.from((PtNDArray) stepAndScale)};
             try {
+                plainExecutor();
                 IValueUtils.runMethod(module, "adamw", in).close();
             } finally {
                 for (IValue v : in) {
@@ -131,6 +147,7 @@ public final class FusedOps {
     /** ‖(all entries of all arrays)‖₂ as a 0-d fp32 array in the first array's manager (no host sync). */
     public NDArray globalNorm(List<NDArray> arrays) {
         PtNDManager manager = (PtNDManager) arrays.get(0).getManager();
+        plainExecutor();
         try (IValue in = list(arrays); IValue out = IValueUtils.runMethod(module, "global_norm", in)) {
             return out.toTensor(manager);
         }
@@ -140,7 +157,15 @@ public final class FusedOps {
         return IValue.listFrom(arrays.stream().map(a -> (PtNDArray) a).toArray(PtNDArray[]::new));
     }
 
+    private static void plainExecutor() {
+        if (!PLAIN_EXECUTOR.get()) {
+            JniUtils.setGraphExecutorOptimize(false); // thread-local in libtorch
+            PLAIN_EXECUTOR.set(true);
+        }
+    }
+
     private NDArray run(String method, NDArray... inputs) {
+        plainExecutor();
         NDList list = new NDList(inputs.length + 1);
         for (NDArray a : inputs) {
             list.add(a);

@@ -54,7 +54,7 @@ public final class Ops {
      * the formula where mean(x²) is within a few orders of eps.)
      */
     public static NDArray rmsNorm(NDArray x, NDArray weight, double eps) {
-        var fused = FusedOps.on(x.getDevice());
+        var fused = FusedOps.on(x.getDevice(), "rms_norm");
         if (fused.isPresent()) {
             return fused.get().rmsNorm(x, weight, eps); // HF's formula in fp32 inside, one call
         }
@@ -77,7 +77,7 @@ public final class Ops {
 
     /** SwiGLU MLP: down(silu(gate(x)) · up(x)). */
     public static NDArray swiGlu(NDArray x, NDArray gate, NDArray up, NDArray down) {
-        var fused = FusedOps.on(x.getDevice());
+        var fused = FusedOps.on(x.getDevice(), "swiglu");
         if (fused.isPresent()) {
             return fused.get().swiGlu(x, gate, up, down);
         }
@@ -163,7 +163,7 @@ public final class Ops {
      * @return (B, H, T, D)
      */
     public static NDArray attention(NDArray q, NDArray k, NDArray v, NDArray additiveMask) {
-        var fused = FusedOps.on(q.getDevice());
+        var fused = FusedOps.on(q.getDevice(), "attention");
         return fused.isPresent() ? fused.get().masked(q, k, v, additiveMask) : eagerAttention(q, k, v, additiveMask);
     }
 

@@ -82,7 +82,7 @@ public final class AdamW implements AutoCloseable {
     public static double norm(Iterable<NDArray> arrays) {
         List<NDArray> all = new ArrayList<>();
         arrays.forEach(all::add);
-        var fused = all.isEmpty() ? Optional.<FusedOps>empty() : FusedOps.on(all.get(0).getDevice());
+        var fused = all.isEmpty() ? Optional.<FusedOps>empty() : FusedOps.on(all.get(0).getDevice(), "adamw");
         if (fused.isPresent()) {
             try (NDArray n = fused.get().globalNorm(all)) {
                 return n.getFloat();
@@ -110,7 +110,7 @@ public final class AdamW implements AutoCloseable {
         double bc1 = 1 - Math.pow(beta1, stepCount);
         double bc2 = 1 - Math.pow(beta2, stepCount);
         var fused = params.asMap().isEmpty() ? Optional.<FusedOps>empty()
-                : FusedOps.on(params.asMap().values().iterator().next().getDevice());
+                : FusedOps.on(params.asMap().values().iterator().next().getDevice(), "adamw");
         if (fused.isPresent()) {
             fusedStep(fused.get(), params, grads, lr, gradScale);
             return;
