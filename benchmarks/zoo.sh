@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The four-target zoo and its τ table, as run on one NVIDIA H200 for benchmarks/RESULTS.md, in two phases
 # (two device calls; the second needs the first's $OUT):
-#   PHASE=targets  : the four targets trained concurrently (fp16), ZOO_STEPS steps each
+#   PHASE=targets  : the four targets trained concurrently (fp16), ZOO_STEPS steps each; run it again after a
+#                    DEADLINE cut and each unfinished target resumes from its last checkpoint
 #   PHASE=drafters : per target, concurrently: regenerate (2048 prompts), then one demo per objective
 #                    (uniform, dflash, paper; 400 fp16 drafter steps each, same seed and data) -> held-out
 #                    and online τ on the six benchmarks
@@ -18,7 +19,7 @@ DATA=${DATA:-../shared/datasets}
 OUT=${OUT:-runs/zoo}
 PHASE=${PHASE:-all}
 TOKENIZER=${TOKENIZER:-datasets/targets/default}
-read -r -a STEPS <<< "${ZOO_STEPS:-6000 4000 2400 1800}"
+read -r -a STEPS <<< "${ZOO_STEPS:-6600 5500 4400 3600}"
 LIMIT=()
 if [[ -n "${DEADLINE:-}" ]]; then LIMIT=(timeout "$DEADLINE"); fi
 mkdir -p "$OUT/logs" "$OUT/data/corpora"
@@ -33,10 +34,16 @@ export PYTORCH_CUDA_ALLOC_CONF=${PYTORCH_CUDA_ALLOC_CONF:-expandable_segments:Tr
 
 train_target() { # name model-type hidden layers heads kv-heads intermediate steps lr
   local name=$1 type=$2 hidden=$3 layers=$4 heads=$5 kv=$6 inter=$7 steps=$8 lr=$9
+  if [[ -f "$OUT/$name/model.safetensors" && ! -f "$OUT/$name/optimizer.safetensors" ]]; then
+    return # finished (a finished run keeps no optimizer state)
+  fi
+  # a checkpoint every tenth of the run: rerunning the phase (after a DEADLINE cut) resumes from the last one
+  echo "== $(date -u +%FT%TZ) train-target $name" >> "$OUT/logs/target_$name.txt"
   "${LIMIT[@]}" $BD train-target --device gpu --precision fp16 --tokenizer "$TOKENIZER" --out "$OUT/$name" --data "$DATA" \
       --model-type $type --hidden $hidden --layers $layers --heads $heads --kv-heads $kv --intermediate $inter \
-      --context 1024 --steps $steps --batch 16 --seq-len 512 --lr $lr --eval-every $(( steps / 10 )) \
-      --corpus-cap 100000 > "$OUT/logs/target_$name.txt" 2>&1
+      --context 1024 --steps $steps --batch 16 --seq-len 512 --lr $lr --weight-decay 0.1 \
+      --eval-every $(( steps / 10 )) --checkpoint-every $(( steps / 10 )) --corpus-cap 100000 \
+      >> "$OUT/logs/target_$name.txt" 2>&1
 }
 
 drafters() { # name
