@@ -101,9 +101,11 @@ public final class AdamW implements AutoCloseable {
      * unscaled gradients of fp16 working copies), multiplied by {@code gradScale} first; PyTorch's
      * AdamW: {@code p ← p·(1 − lr·wd)}, then {@code p ← p − lr/bc1 · m / (√v/√bc2 + eps)}.
      *
-     * <p>Eager ops, not DJL's native {@code adamUpdate} kernel: that kernel was 2–3 ms faster per step on
-     * an H200, but with it identical CPU runs ended on different weights (resume tests failed in about
-     * half of their runs; the cause was not found), and a resumable trainer must be reproducible.
+     * <p>On a GPU, PyTorch's fused AdamW kernel ({@link FusedOps}, the kernel behind
+     * {@code torch.optim.AdamW(fused=True)}). Elsewhere eager ops, not DJL's native {@code adamUpdate}
+     * kernel: that kernel was 2–3 ms faster per step on an H200, but with it identical CPU runs ended on
+     * different weights (resume tests failed in about half of their runs; the cause was not found), and
+     * a resumable trainer must be reproducible.
      */
     public void step(StateDict params, Map<String, NDArray> grads, double lr, double gradScale) {
         stepCount++;
