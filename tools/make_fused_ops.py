@@ -11,6 +11,9 @@ blockdraft calls as one unit each (fused kernels where torch has them):
   causal(q, k, v)               the same with a causal mask (T = S), no mask tensor at all
   rms_norm(x, weight, eps)      HF's Llama/Qwen3 RMSNorm, fp32 inside whatever x's type: eps a 0-d tensor
   swiglu(x, gate, up, down)     down(silu(gate(x)) * up(x))
+  decoder_layer(x, weights..., cos, signed_sin, heads, kv_heads, head_dim, eps)
+                                a whole Llama / Qwen3 layer over a sequence (causal, no cache): the frozen
+                                target's forward, where one call per layer replaces ~35
   adamw(params, grads, exp_avgs, exp_avg_sqs, lr, beta1, beta2, weight_decay, eps, step_and_scale)
                                 PyTorch's fused AdamW (torch.optim.AdamW(fused=True)'s kernel), in place;
                                 step_and_scale = fp32 [step, s]: grads are divided by s first
@@ -51,6 +54,45 @@ class FusedOps(torch.nn.Module):
         h = x.to(torch.float32)
         h = h * torch.rsqrt(h.pow(2).mean(-1, keepdim=True) + eps)
         return weight * h.to(x.dtype)
+
+    @torch.jit.export
+    def decoder_layer(self, x: Tensor, input_norm: Tensor, q_w: Tensor, k_w: Tensor, v_w: Tensor, o_w: Tensor,
+                      q_b: Tensor, k_b: Tensor, v_b: Tensor, q_norm: Tensor, k_norm: Tensor, post_norm: Tensor,
+                      gate: Tensor, up: Tensor, down: Tensor, cos: Tensor, signed_sin: Tensor,
+                      heads: int, kv_heads: int, head_dim: int, eps: float) -> Tensor:
+        # one Llama / Qwen3 decoder layer over a whole sequence, causal, as blockdraft's LlamaModel.layer;
+        # empty bias / q-k norm tensors mean "none"
+        b, t = x.size(0), x.size(1)
+        h = self.norm(x, input_norm, eps)
+        q = F.linear(h, q_w)
+        k = F.linear(h, k_w)
+        v = F.linear(h, v_w)
+        if q_b.numel() > 0:
+            q = q + q_b
+            k = k + k_b
+            v = v + v_b
+        q = q.view(b, t, heads, head_dim)
+        k = k.view(b, t, kv_heads, head_dim)
+        v = v.view(b, t, kv_heads, head_dim)
+        if q_norm.numel() > 0:
+            q = self.norm(q, q_norm, eps)
+            k = self.norm(k, k_norm, eps)
+        q = self.rotate(q.transpose(1, 2), cos, signed_sin)
+        k = self.rotate(k.transpose(1, 2), cos, signed_sin)
+        k, v = self.expand(q, k, v.transpose(1, 2))
+        a = F.scaled_dot_product_attention(q, k, v, is_causal=True)
+        x = x + F.linear(a.transpose(1, 2).reshape(b, t, heads * head_dim), o_w)
+        h = self.norm(x, post_norm, eps)
+        return x + F.linear(F.silu(F.linear(h, gate)) * F.linear(h, up), down)
+
+    def norm(self, x: Tensor, weight: Tensor, eps: float) -> Tensor:
+        h = x.to(torch.float32)
+        h = h * torch.rsqrt(h.pow(2).mean(-1, keepdim=True) + eps)
+        return weight * h.to(x.dtype)
+
+    def rotate(self, x: Tensor, cos: Tensor, signed_sin: Tensor) -> Tensor:
+        half = x.size(-1) // 2
+        return x * cos + torch.cat((x[..., half:], x[..., :half]), -1) * signed_sin
 
     @torch.jit.export
     def swiglu(self, x: Tensor, gate: Tensor, up: Tensor, down: Tensor) -> Tensor:

@@ -257,6 +257,9 @@ public final class LlamaModel implements AutoCloseable {
         // scores, MLP activations) are freed as soon as the layer is done instead of when the caller's
         // scope closes: peak memory is one layer's, not all of them (a 256-row prefill needed ~100 GB).
         boolean frozen = !params.get(EMBED).hasGradient();
+        // a frozen full-sequence forward (the drafter's features, scoring): one fused call per layer on a GPU
+        FusedOps fusedLayer = frozen && causalKernel != null && cache == null
+                ? FusedOps.on(device(), "decoder_layer").orElse(null) : null;
         boolean inputCaptured = false;
         for (int l = 0; l < layers.length; l++) {
             boolean captured = false;
@@ -267,7 +270,8 @@ public final class LlamaModel implements AutoCloseable {
                 try (NDManager layerScope = scope.newSubManager()) {
                     NDArray in = x.get(":"); // a view in the layer's scope, so the layer's results land there
                     in.attach(layerScope);
-                    NDArray out = layer(l, in, rotary, mask, causalKernel, cache);
+                    NDArray out = fusedLayer != null ? fusedLayer(fusedLayer, l, in, rotary)
+                            : layer(l, in, rotary, mask, causalKernel, cache);
                     out.attach(scope);
                     if (!inputCaptured) {
                         x.close(); // the previous layer's output, needed by nobody else
@@ -281,6 +285,10 @@ public final class LlamaModel implements AutoCloseable {
                 hidden.add(x);
             }
             inputCaptured = captured;
+        }
+        if (fusedLayer != null) {
+            // the fused layers ran in inference mode: hand out ordinary arrays that autograd may save
+            hidden.replaceAll(NDArray::duplicate);
         }
         if (hidden.size() != captureLayers.length) {
             throw new IllegalArgumentException("capture layers " + java.util.Arrays.toString(captureLayers)
@@ -348,6 +356,16 @@ public final class LlamaModel implements AutoCloseable {
         x = x.add(Ops.linear(attn, params.get(n.o))); // (B, T, C)
         NDArray xn2 = Ops.rmsNorm(x, params.get(n.postNorm), eps);
         return x.add(Ops.swiGlu(xn2, params.get(n.gate), params.get(n.up), params.get(n.down)));
+    }
+
+    private NDArray fusedLayer(FusedOps fused, int l, NDArray x, Ops.Rotary rotary) {
+        LayerNames n = layers[l];
+        boolean qk = config.qkNorm();
+        NDArray[] w = {params.get(n.inputNorm), params.get(n.q), params.get(n.k), params.get(n.v), params.get(n.o),
+            bias(n.qBias), bias(n.kBias), bias(n.vBias), qk ? params.get(n.qNorm) : null, qk ? params.get(n.kNorm) : null,
+            params.get(n.postNorm), params.get(n.gate), params.get(n.up), params.get(n.down)};
+        return fused.decoderLayer(x, w, rotary, config.numAttentionHeads(), config.numKeyValueHeads(), config.headDim(),
+                config.rmsNormEps());
     }
 
     private NDArray bias(String name) {

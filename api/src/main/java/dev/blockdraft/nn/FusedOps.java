@@ -119,6 +119,44 @@ public final class FusedOps {
     }
 
     /**
+     * A whole Llama / Qwen3 decoder layer over full sequences x (B, T, C), causal, without a cache and
+     * without autograd (a frozen model's forward: one call instead of ~35). {@code weights} in the order
+     * input norm, q, k, v, o, q/k/v bias, q/k norm, post norm, gate, up, down; null for an absent bias or
+     * q/k norm. The result is an inference-mode tensor in x's manager: use it in further ops, but
+     * {@code duplicate()} it before autograd would save it.
+     */
+    public NDArray decoderLayer(NDArray x, NDArray[] weights, Ops.Rotary rotary, int heads, int kvHeads, int headDim,
+            double eps) {
+        NDManager scope = x.getManager();
+        NDArray none = scope.zeros(new Shape(0), x.getDataType());
+        IValue[] in = new IValue[weights.length + 7];
+        try {
+            in[0] = IValue.from((PtNDArray) x);
+            for (int i = 0; i < weights.length; i++) {
+                in[i + 1] = IValue.from((PtNDArray) (weights[i] == null ? none : weights[i]));
+            }
+            int k = weights.length + 1;
+            in[k] = IValue.from((PtNDArray) rotary.cos());
+            in[k + 1] = IValue.from((PtNDArray) rotary.signedSin());
+            in[k + 2] = IValue.from((long) heads);
+            in[k + 3] = IValue.from((long) kvHeads);
+            in[k + 4] = IValue.from((long) headDim);
+            in[k + 5] = IValue.from(eps);
+            plainExecutor();
+            try (IValue out = IValueUtils.runMethod(module, "decoder_layer", in)) {
+                return out.toTensor((PtNDManager) scope);
+            }
+        } finally {
+            for (IValue v : in) {
+                if (v != null) {
+                    v.close();
+                }
+            }
+            none.close();
+        }
+    }
+
+    /**
      * PyTorch's fused AdamW step over all parameters at once, in place: each gradient is divided
      * by {@code gradDivisor} first; {@code step} counts this update (1 for the first).
      */

@@ -96,6 +96,52 @@ class FusedOpsTest {
         }
     }
 
+    @Test
+    void fusedDecoderLayersMatchTheEagerForward() {
+        for (Device device : devices()) {
+            for (dev.blockdraft.lm.LlamaConfig config : new dev.blockdraft.lm.LlamaConfig[] {
+                    dev.blockdraft.lm.LlamaConfig.llama(40, 32, 48, 3, 4, 2, 64),
+                    dev.blockdraft.lm.LlamaConfig.qwen3(40, 32, 48, 3, 4, 2, 64)}) {
+                try (dev.blockdraft.lm.LlamaModel model = dev.blockdraft.lm.LlamaModel.initialize(config, device, 7);
+                        NDManager m = model.manager().newSubManager()) {
+                    NDArray ids = m.create(new long[] {1, 5, 9, 2, 33, 7, 7, 3, 0, 12, 39, 4, 8, 8, 20, 1}).reshape(2, 8);
+                    int[] capture = {0, 2};
+                    dev.blockdraft.lm.LlamaModel.Output eager = eagerOutput(model, ids, capture);
+                    String before = System.getProperty("blockdraft.fusedOps");
+                    System.setProperty("blockdraft.fusedOps", "on");
+                    try {
+                        var fused = model.forward(ids, capture, dev.blockdraft.lm.LlamaModel.Logits.ALL);
+                        String what = device + " " + config.modelType();
+                        assertClose(what + " logits", eager.logits(), fused.logits(), 1e-4);
+                        for (int i = 0; i < capture.length; i++) {
+                            assertClose(what + " hidden " + i, eager.hidden().get(i), fused.hidden().get(i), 1e-4);
+                        }
+                    } finally {
+                        if (before == null) {
+                            System.clearProperty("blockdraft.fusedOps");
+                        } else {
+                            System.setProperty("blockdraft.fusedOps", before);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    private static dev.blockdraft.lm.LlamaModel.Output eagerOutput(dev.blockdraft.lm.LlamaModel model, NDArray ids, int[] capture) {
+        String before = System.getProperty("blockdraft.fusedOps");
+        System.setProperty("blockdraft.fusedOps", "off");
+        try {
+            return model.forward(ids, capture, dev.blockdraft.lm.LlamaModel.Logits.ALL);
+        } finally {
+            if (before == null) {
+                System.clearProperty("blockdraft.fusedOps");
+            } else {
+                System.setProperty("blockdraft.fusedOps", before);
+            }
+        }
+    }
+
     /** Three AdamW steps (weight decay on the matrix only, a gradient scale) with the given fused mode. */
     private static float[][] adamRun(NDManager m, List<NDArray> grads, String fusedMode) {
         String before = System.getProperty("blockdraft.fusedOps");
