@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """Summarises a PyTorch profiler trace written by `blockdraft bench train --trace FILE`.
 
-Prints, per timeline (CPU ops; CUDA kernels when the trace was taken on a GPU), the ops that took the
-most time in total, with their call counts: where a step's time goes, op by op.
+Prints, per timeline in the trace, the ops that took the most time in total, with their call counts: where
+the host's time goes, op by op. (DJL drives PyTorch's legacy profiler; on the H200 host its traces held the
+ops as the host issued them, no kernel timeline: use it to count and weigh ops, not to time kernels.)
   python3 benchmarks/trace_summary.py trace.json [--top 25]
 """
 import argparse

@@ -207,8 +207,8 @@ public final class BenchCommand implements Callable<Integer> {
         int profileSteps;
 
         @Option(names = "--trace", paramLabel = "FILE",
-                description = "write PyTorch's profiler trace (Chrome trace JSON, CUDA times per op) of the drafter's"
-                        + " timed steps to FILE; the profiler's own overhead slows those steps")
+                description = "write PyTorch's profiler trace (Chrome trace JSON, one event per op as the host issued it)"
+                        + " of the drafter's timed steps to FILE; the profiler's own overhead slows those steps")
         Path trace;
 
         @Option(names = "--target-steps", defaultValue = "10",

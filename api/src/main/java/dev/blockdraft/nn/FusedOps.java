@@ -24,8 +24,10 @@ import java.util.logging.Logger;
 
 /**
  * Torch functions DJL 0.36's JNI does not bind — fused attention ({@code scaled_dot_product_attention},
- * flash and memory-efficient kernels), fused AdamW — and small groups of ops (RMSNorm, SwiGLU) run as
- * one call, through a parameterless TorchScript module ({@code tools/make_fused_ops.py}).
+ * flash and memory-efficient kernels), fused AdamW — and groups of ops run as one call (RMSNorm, SwiGLU,
+ * and a frozen model's whole decoder layer), through a parameterless TorchScript module
+ * ({@code tools/make_fused_ops.py}; the layer there must stay the one in {@code LlamaModel}, which
+ * {@code FusedOpsTest} checks).
  *
  * <p>Why: on a GPU the step was bound by the host, one JNI call and kernel launch per op; eager
  * attention also materialised (B, H, T, S) scores. A TorchScript method runs its ops in C++ under the
@@ -34,7 +36,7 @@ import java.util.logging.Logger;
  * <p>On by default where the arrays live on a GPU; CPUs keep the eager ops (their results are what
  * the tests pin down). {@code -Dblockdraft.fusedOps=off} turns them off everywhere, {@code =on} on for
  * CPUs too; {@code -Dblockdraft.fusedOps.skip=rms_norm,swiglu} keeps the named ones eager
- * (attention, rms_norm, swiglu, adamw); {@code -Dblockdraft.fusedOpsModule=FILE} loads another copy
+ * (attention, rms_norm, swiglu, decoder_layer, adamw); {@code -Dblockdraft.fusedOpsModule=FILE} loads another copy
  * of the module. TorchScript's optimising executor is switched off for the calling thread: it
  * re-profiled a method at every new input shape.
  */

@@ -145,11 +145,6 @@ public final class Ops {
         return x.mul(rotary.cos()).add(swapped.mul(rotary.signedSin()));
     }
 
-    /** Rotary embeddings at absolute positions (B, T) from cos/sin tables (P, D); see {@link #rotary}. */
-    public static NDArray rope(NDArray x, NDArray positions, NDArray cosTable, NDArray sinTable) {
-        return rope(x, rotary(positions, cosTable, sinTable, x.getDataType()));
-    }
-
     /**
      * Scaled dot-product attention with grouped kv heads: PyTorch's fused kernels where
      * {@link FusedOps} are on (GPUs), else eager, without materialising repeated keys: the R
