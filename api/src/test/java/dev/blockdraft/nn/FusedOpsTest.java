@@ -10,8 +10,14 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.training.GradientCollector;
+import dev.blockdraft.lm.LlamaConfig;
+import dev.blockdraft.lm.LlamaModel;
+import dev.blockdraft.train.AdamW;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
+import java.util.function.Supplier;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -65,8 +71,8 @@ class FusedOpsTest {
                 NDArray gate = m.randomNormal(new Shape(24, 16)), up = m.randomNormal(new Shape(24, 16));
                 NDArray down = m.randomNormal(new Shape(16, 24));
                 String on = device.toString();
-                assertClose(on + " rms_norm", eagerOnly(() -> Ops.rmsNorm(x, w, 1e-6)), fused.rmsNorm(x, w, 1e-6), 1e-5);
-                assertClose(on + " swiglu", eagerOnly(() -> Ops.swiGlu(x, gate, up, down)), fused.swiGlu(x, gate, up, down), 1e-4);
+                assertClose(on + " rms_norm", withFusedOps("off", () -> Ops.rmsNorm(x, w, 1e-6)), fused.rmsNorm(x, w, 1e-6), 1e-5);
+                assertClose(on + " swiglu", withFusedOps("off", () -> Ops.swiGlu(x, gate, up, down)), fused.swiGlu(x, gate, up, down), 1e-4);
                 // gradients through the norm, w.r.t. x and the weight
                 float[][] e = normGradients(x, w, false), f = normGradients(x, w, true);
                 for (int i = 0; i < 2; i++) {
@@ -99,72 +105,41 @@ class FusedOpsTest {
     @Test
     void fusedDecoderLayersMatchTheEagerForward() {
         for (Device device : devices()) {
-            for (dev.blockdraft.lm.LlamaConfig config : new dev.blockdraft.lm.LlamaConfig[] {
-                    dev.blockdraft.lm.LlamaConfig.llama(40, 32, 48, 3, 4, 2, 64),
-                    dev.blockdraft.lm.LlamaConfig.qwen3(40, 32, 48, 3, 4, 2, 64)}) {
-                try (dev.blockdraft.lm.LlamaModel model = dev.blockdraft.lm.LlamaModel.initialize(config, device, 7);
+            for (LlamaConfig config : new LlamaConfig[] {
+                    LlamaConfig.llama(40, 32, 48, 3, 4, 2, 64),
+                    LlamaConfig.qwen3(40, 32, 48, 3, 4, 2, 64)}) {
+                try (LlamaModel model = LlamaModel.initialize(config, device, 7);
                         NDManager m = model.manager().newSubManager()) {
                     NDArray ids = m.create(new long[] {1, 5, 9, 2, 33, 7, 7, 3, 0, 12, 39, 4, 8, 8, 20, 1}).reshape(2, 8);
                     int[] capture = {0, 2};
-                    dev.blockdraft.lm.LlamaModel.Output eager = eagerOutput(model, ids, capture);
-                    String before = System.getProperty("blockdraft.fusedOps");
-                    System.setProperty("blockdraft.fusedOps", "on");
-                    try {
-                        var fused = model.forward(ids, capture, dev.blockdraft.lm.LlamaModel.Logits.ALL);
-                        String what = device + " " + config.modelType();
-                        assertClose(what + " logits", eager.logits(), fused.logits(), 1e-4);
-                        for (int i = 0; i < capture.length; i++) {
-                            assertClose(what + " hidden " + i, eager.hidden().get(i), fused.hidden().get(i), 1e-4);
-                        }
-                    } finally {
-                        if (before == null) {
-                            System.clearProperty("blockdraft.fusedOps");
-                        } else {
-                            System.setProperty("blockdraft.fusedOps", before);
-                        }
+                    LlamaModel.Output eager = withFusedOps("off", () -> model.forward(ids, capture, LlamaModel.Logits.ALL));
+                    LlamaModel.Output fused = withFusedOps("on", () -> model.forward(ids, capture, LlamaModel.Logits.ALL));
+                    String what = device + " " + config.modelType();
+                    assertClose(what + " logits", eager.logits(), fused.logits(), 1e-4);
+                    for (int i = 0; i < capture.length; i++) {
+                        assertClose(what + " hidden " + i, eager.hidden().get(i), fused.hidden().get(i), 1e-4);
                     }
                 }
             }
         }
     }
 
-    private static dev.blockdraft.lm.LlamaModel.Output eagerOutput(dev.blockdraft.lm.LlamaModel model, NDArray ids, int[] capture) {
-        String before = System.getProperty("blockdraft.fusedOps");
-        System.setProperty("blockdraft.fusedOps", "off");
-        try {
-            return model.forward(ids, capture, dev.blockdraft.lm.LlamaModel.Logits.ALL);
-        } finally {
-            if (before == null) {
-                System.clearProperty("blockdraft.fusedOps");
-            } else {
-                System.setProperty("blockdraft.fusedOps", before);
-            }
-        }
-    }
-
     /** Three AdamW steps (weight decay on the matrix only, a gradient scale) with the given fused mode. */
     private static float[][] adamRun(NDManager m, List<NDArray> grads, String fusedMode) {
-        String before = System.getProperty("blockdraft.fusedOps");
-        System.setProperty("blockdraft.fusedOps", fusedMode);
-        try (NDManager scope = m.newSubManager();
-                dev.blockdraft.train.AdamW adam = dev.blockdraft.train.AdamW.standard(scope, 0.1)) {
-            StateDict params = new StateDict(scope);
-            params.put("w", m.arange(24f).reshape(6, 4).div(10));
-            params.put("b", m.ones(new Shape(4)));
-            for (int step = 0; step < 3; step++) {
-                java.util.Map<String, NDArray> g = new java.util.LinkedHashMap<>();
-                g.put("w", grads.get(0).mul(step + 1));
-                g.put("b", grads.get(1).sub(step));
-                adam.step(params, g, 1e-2, 0.5);
+        return withFusedOps(fusedMode, () -> {
+            try (NDManager scope = m.newSubManager(); AdamW adam = AdamW.standard(scope, 0.1)) {
+                StateDict params = new StateDict(scope);
+                params.put("w", m.arange(24f).reshape(6, 4).div(10));
+                params.put("b", m.ones(new Shape(4)));
+                for (int step = 0; step < 3; step++) {
+                    Map<String, NDArray> g = new LinkedHashMap<>();
+                    g.put("w", grads.get(0).mul(step + 1));
+                    g.put("b", grads.get(1).sub(step));
+                    adam.step(params, g, 1e-2, 0.5);
+                }
+                return new float[][] {params.get("w").toFloatArray(), params.get("b").toFloatArray()};
             }
-            return new float[][] {params.get("w").toFloatArray(), params.get("b").toFloatArray()};
-        } finally {
-            if (before == null) {
-                System.clearProperty("blockdraft.fusedOps");
-            } else {
-                System.setProperty("blockdraft.fusedOps", before);
-            }
-        }
+        });
     }
 
     private static float[][] normGradients(NDArray x0, NDArray w0, boolean fused) {
@@ -173,16 +148,16 @@ class FusedOpsTest {
         w.setRequiresGradient(true);
         try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
             NDArray y = fused ? FusedOps.load(x.getDevice()).orElseThrow().rmsNorm(x, w, 1e-6)
-                    : eagerOnly(() -> Ops.rmsNorm(x, w, 1e-6));
+                    : withFusedOps("off", () -> Ops.rmsNorm(x, w, 1e-6));
             gc.backward(y.mul(y).sum());
             return new float[][] {x.getGradient().toFloatArray(), w.getGradient().toFloatArray()};
         }
     }
 
-    /** Runs {@code op} with the fused ops turned off (the Ops functions would use them on a GPU). */
-    private static NDArray eagerOnly(java.util.function.Supplier<NDArray> op) {
+    /** Runs {@code op} with -Dblockdraft.fusedOps={@code mode} (the Ops functions consult it at every call). */
+    private static <T> T withFusedOps(String mode, Supplier<T> op) {
         String before = System.getProperty("blockdraft.fusedOps");
-        System.setProperty("blockdraft.fusedOps", "off");
+        System.setProperty("blockdraft.fusedOps", mode);
         try {
             return op.get();
         } finally {
