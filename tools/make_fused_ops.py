@@ -14,6 +14,8 @@ blockdraft calls as one unit each (fused kernels where torch has them):
   decoder_layer(x, weights..., cos, signed_sin, heads, kv_heads, head_dim, eps)
                                 a whole Llama / Qwen3 layer over a sequence (causal, no cache): the frozen
                                 target's forward, where one call per layer replaces ~35
+  drafter_layer(x, context, weights..., rotary factors, mask, dims, eps)
+                                a whole drafter layer for training, with autograd
   adamw(params, grads, exp_avgs, exp_avg_sqs, lr, beta1, beta2, weight_decay, eps, step_and_scale)
                                 PyTorch's fused AdamW (torch.optim.AdamW(fused=True)'s kernel), in place;
                                 step_and_scale = fp32 [step, s]: grads are divided by s first
@@ -83,6 +85,33 @@ class FusedOps(torch.nn.Module):
         a = F.scaled_dot_product_attention(q, k, v, is_causal=True)
         x = x + F.linear(a.transpose(1, 2).reshape(b, t, heads * head_dim), o_w)
         h = self.norm(x, post_norm, eps)
+        return x + F.linear(F.silu(F.linear(h, gate)) * F.linear(h, up), down)
+
+    @torch.jit.export
+    def drafter_layer(self, x: Tensor, context: Tensor, input_norm: Tensor, q_w: Tensor, k_w: Tensor, v_w: Tensor,
+                      o_w: Tensor, q_norm: Tensor, k_norm: Tensor, post_norm: Tensor, gate: Tensor, up: Tensor,
+                      down: Tensor, block_cos: Tensor, block_sin: Tensor, context_cos: Tensor, context_sin: Tensor,
+                      mask: Tensor, dims: Tensor, eps: Tensor) -> Tensor:
+        # one layer of blockdraft's Drafter.forward (training): the context's K/V through this layer's k/v
+        # projections (k-norm, rope at context positions), then the blocks' queries over [context; block] under
+        # the additive mask. dims = cpu int64 [heads, kv_heads, head_dim], eps a cpu 0-d tensor: tensors only,
+        # so the call can go through DJL's autograd-aware module forward
+        heads, kv_heads, head_dim, e = int(dims[0]), int(dims[1]), int(dims[2]), float(eps)
+        s, length = context.size(0), context.size(1)
+        ck = self.norm(F.linear(context, k_w).view(s, length, kv_heads, head_dim), k_norm, e)
+        ck = self.rotate(ck.transpose(1, 2), context_cos, context_sin)
+        cv = F.linear(context, v_w).view(s, length, kv_heads, head_dim).transpose(1, 2)
+        q = x.size(1)
+        h = self.norm(x, input_norm, e)
+        qh = self.norm(F.linear(h, q_w).view(s, q, heads, head_dim), q_norm, e)
+        qh = self.rotate(qh.transpose(1, 2), block_cos, block_sin)
+        kb = self.norm(F.linear(h, k_w).view(s, q, kv_heads, head_dim), k_norm, e)
+        kb = self.rotate(kb.transpose(1, 2), block_cos, block_sin)
+        vb = F.linear(h, v_w).view(s, q, kv_heads, head_dim).transpose(1, 2)
+        k, v = self.expand(qh, torch.cat((ck, kb), 2), torch.cat((cv, vb), 2))
+        a = F.scaled_dot_product_attention(qh, k, v, attn_mask=mask)
+        x = x + F.linear(a.transpose(1, 2).reshape(s, q, heads * head_dim), o_w)
+        h = self.norm(x, post_norm, e)
         return x + F.linear(F.silu(F.linear(h, gate)) * F.linear(h, up), down)
 
     def norm(self, x: Tensor, weight: Tensor, eps: float) -> Tensor:

@@ -7,6 +7,7 @@ import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import dev.blockdraft.lm.KvCache;
 import dev.blockdraft.lm.LlamaModel;
+import dev.blockdraft.nn.FusedOps;
 import dev.blockdraft.nn.Ops;
 import dev.blockdraft.nn.StateDict;
 import java.util.LinkedHashMap;
@@ -160,7 +161,17 @@ public final class Drafter implements AutoCloseable {
         Ops.Rotary blockRotary = rotary(blockPositions);
         Ops.Rotary contextRotary = rotary(contextPositions);
         NDArray x = Ops.embed(blockIds, target.embeddings()); // (S, Q, C)
+        FusedOps fused = FusedOps.on(device(), "drafter_layer").orElse(null); // one call per layer on a GPU
         for (int l = 0; l < layers.length; l++) {
+            if (fused != null) {
+                Layer n = layers[l];
+                NDArray[] w = {params.get(n.inputNorm), params.get(n.q), params.get(n.k), params.get(n.v), params.get(n.o),
+                    params.get(n.qNorm), params.get(n.kNorm), params.get(n.postNorm), params.get(n.gate), params.get(n.up),
+                    params.get(n.down)};
+                x = fused.drafterLayer(x, context, w, blockRotary, contextRotary, mask, config.numHeads(),
+                        config.numKvHeads(), config.headDim(), eps());
+                continue;
+            }
             NDArray[] ctxKv = contextKv(l, context, contextRotary); // (S, G, L, D) each
             x = layer(l, x, blockRotary, ctxKv[0], ctxKv[1], mask);
         }

@@ -25,7 +25,7 @@ import java.util.logging.Logger;
 /**
  * Torch functions DJL 0.36's JNI does not bind — fused attention ({@code scaled_dot_product_attention},
  * flash and memory-efficient kernels), fused AdamW — and groups of ops run as one call (RMSNorm, SwiGLU,
- * and a frozen model's whole decoder layer), through a parameterless TorchScript module
+ * a frozen model's whole decoder layer, a drafter layer in training), through a parameterless TorchScript module
  * ({@code tools/make_fused_ops.py}; the layer there must stay the one in {@code LlamaModel}, which
  * {@code FusedOpsTest} checks).
  *
@@ -36,7 +36,7 @@ import java.util.logging.Logger;
  * <p>On by default where the arrays live on a GPU; CPUs keep the eager ops (their results are what
  * the tests pin down). {@code -Dblockdraft.fusedOps=off} turns them off everywhere, {@code =on} on for
  * CPUs too; {@code -Dblockdraft.fusedOps.skip=rms_norm,swiglu} keeps the named ones eager
- * (attention, rms_norm, swiglu, decoder_layer, adamw); {@code -Dblockdraft.fusedOpsModule=FILE} loads another copy
+ * (attention, rms_norm, swiglu, decoder_layer, drafter_layer, adamw); {@code -Dblockdraft.fusedOpsModule=FILE} loads another copy
  * of the module. TorchScript's optimising executor is switched off for the calling thread: it
  * re-profiled a method at every new input shape.
  */
@@ -49,6 +49,8 @@ public final class FusedOps {
     private final PtSymbolBlock module;
     private final NDManager manager;
     private final Map<String, NDArray> methodSelectors = new ConcurrentHashMap<>();
+    private final NDManager hostManager = NDManager.newBaseManager(Device.cpu(), "PyTorch");
+    private final Map<String, NDArray> hostConstants = new ConcurrentHashMap<>();
 
     private FusedOps(PtSymbolBlock module, NDManager manager) {
         this.module = module;
@@ -156,6 +158,31 @@ public final class FusedOps {
             }
             none.close();
         }
+    }
+
+    /**
+     * One drafter layer for training (autograd on): the context states (S, L, C) give this layer's
+     * K/V (k-norm, rope at context positions), the blocks x (S, Q, C) attend over [context; block]
+     * under the additive mask (S, 1, Q, L+Q). {@code weights}: input norm, q, k, v, o, q norm, k norm,
+     * post norm, gate, up, down. The same computation as {@code Drafter.contextKv} + its layer.
+     */
+    public NDArray drafterLayer(NDArray x, NDArray context, NDArray[] weights, Ops.Rotary block, Ops.Rotary contextRotary,
+            NDArray mask, int heads, int kvHeads, int headDim, double eps) {
+        NDArray[] in = new NDArray[weights.length + 9];
+        in[0] = x;
+        in[1] = context;
+        System.arraycopy(weights, 0, in, 2, weights.length);
+        int k = weights.length + 2;
+        in[k] = block.cos();
+        in[k + 1] = block.signedSin();
+        in[k + 2] = contextRotary.cos();
+        in[k + 3] = contextRotary.signedSin();
+        in[k + 4] = mask;
+        // ints and eps as host tensors: read on the host inside the module, no device sync
+        in[k + 5] = hostConstants.computeIfAbsent("dims " + heads + " " + kvHeads + " " + headDim,
+                key -> hostManager.create(new long[] {heads, kvHeads, headDim}));
+        in[k + 6] = hostConstants.computeIfAbsent("eps " + eps, key -> hostManager.create(eps));
+        return run("drafter_layer", in);
     }
 
     /**

@@ -10,6 +10,8 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.training.GradientCollector;
+import dev.blockdraft.draft.Drafter;
+import dev.blockdraft.draft.DrafterConfig;
 import dev.blockdraft.lm.LlamaConfig;
 import dev.blockdraft.lm.LlamaModel;
 import dev.blockdraft.train.AdamW;
@@ -121,6 +123,64 @@ class FusedOpsTest {
                     }
                 }
             }
+        }
+    }
+
+    @Test
+    void fusedDrafterLayersMatchTheEagerForwardAndGradients() {
+        for (Device device : devices()) {
+            try (LlamaModel target = LlamaModel.initialize(LlamaConfig.qwen3(40, 32, 48, 4, 4, 2, 64), device, 3);
+                    Drafter drafter = Drafter.initialize(DrafterConfig.forTarget(target.config(), "t", 4, 5).withLayers(2),
+                            target, 9);
+                    NDManager m = drafter.parameters().manager().newSubManager()) {
+                m.getEngine().setRandomSeed(4);
+                long s = 2, len = 6, q = 8; // two blocks of 4 per sequence, anchors at 2 and 4
+                NDArray blockIds = m.create(new long[] {7, 5, 5, 5, 9, 5, 5, 5, 3, 5, 5, 5, 11, 5, 5, 5}).reshape(s, q);
+                NDArray blockPositions = m.create(new long[] {2, 3, 4, 5, 4, 5, 6, 7, 2, 3, 4, 5, 4, 5, 6, 7}).reshape(s, q);
+                NDArray contextPositions = m.arange(0, (int) len).toType(DataType.INT64, false).reshape(1, len).repeat(0, s);
+                float[] allowed = new float[(int) (s * q * (len + q))];
+                for (int r = 0; r < s; r++) {
+                    for (int i = 0; i < q; i++) {
+                        int anchor = i < 4 ? 2 : 4;
+                        for (int j = 0; j < len + q; j++) {
+                            boolean ok = j < len ? j < anchor : (j - len) / 4 == i / 4;
+                            allowed[(int) ((r * q + i) * (len + q) + j)] = ok ? 0f : Float.NEGATIVE_INFINITY;
+                        }
+                    }
+                }
+                NDArray mask = m.create(allowed, new Shape(s, 1, q, len + q));
+                NDArray context0 = m.randomNormal(new Shape(s, len, 32));
+                NDArray weights = m.randomNormal(new Shape(s, q, 32));
+                float[][] eager = withFusedOps("off", () -> drafterRun(drafter, blockIds, blockPositions, context0,
+                        contextPositions, mask, weights));
+                float[][] fused = withFusedOps("on", () -> drafterRun(drafter, blockIds, blockPositions, context0,
+                        contextPositions, mask, weights));
+                String[] what = {"output", "d context", "d q_proj (layer 0)", "d k_norm (layer 1)", "d down_proj (layer 1)"};
+                for (int i = 0; i < what.length; i++) {
+                    assertClose(device + " drafter " + what[i], eager[i], fused[i], 1e-4);
+                }
+            }
+        }
+    }
+
+    /** Drafter.forward, then d/d(context, some parameters) of Σ out·weights. */
+    private static float[][] drafterRun(Drafter drafter, NDArray blockIds, NDArray blockPositions, NDArray context0,
+            NDArray contextPositions, NDArray mask, NDArray weights) {
+        StateDict params = drafter.parameters();
+        params.requireGradients(true);
+        NDArray context = context0.duplicate();
+        context.setRequiresGradient(true);
+        try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
+            NDArray out = drafter.forward(blockIds, blockPositions, context, contextPositions, mask);
+            gc.backward(out.mul(weights).sum());
+            float[][] r = {out.toFloatArray(), context.getGradient().toFloatArray(),
+                params.get("layers.0.self_attn.q_proj.weight").getGradient().toFloatArray(),
+                params.get("layers.1.self_attn.k_norm.weight").getGradient().toFloatArray(),
+                params.get("layers.1.mlp.down_proj.weight").getGradient().toFloatArray()};
+            AdamW.zeroGradients(params);
+            return r;
+        } finally {
+            params.requireGradients(false);
         }
     }
 
