@@ -5,6 +5,7 @@ import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
+import ai.djl.pytorch.jni.JniUtils;
 import ai.djl.util.cuda.CudaUtils;
 import com.google.gson.Gson;
 import com.google.gson.GsonBuilder;
@@ -299,11 +300,11 @@ public final class BenchCommand implements Callable<Integer> {
                     BlockSampler.Batch batch = batches.get(step % batches.size());
                     boolean profiling = step >= warmup + steps;
                     if (trace != null && step == warmup) {
-                        ai.djl.pytorch.jni.JniUtils.startProfile(drafter.device().isGpu(), true, false);
+                        JniUtils.startProfile(drafter.device().isGpu(), true, false);
                         tracing = true;
                     }
                     if (tracing && profiling) {
-                        ai.djl.pytorch.jni.JniUtils.stopProfile(trace.toString());
+                        JniUtils.stopProfile(trace.toString());
                         tracing = false;
                     }
                     Phases ph = profiling ? new Phases(drafter.parameters().manager()) : null;
@@ -328,7 +329,7 @@ public final class BenchCommand implements Callable<Integer> {
                 }
             }
             if (tracing) {
-                ai.djl.pytorch.jni.JniUtils.stopProfile(trace.toString());
+                JniUtils.stopProfile(trace.toString());
             }
             double wall = (System.nanoTime() - tAll) / 1e9;
             double med = median(times);

@@ -6,6 +6,7 @@ import dev.blockdraft.nn.FusedOps;
 import dev.blockdraft.nn.Scalars;
 import dev.blockdraft.nn.StateDict;
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -82,14 +83,14 @@ public final class AdamW implements AutoCloseable {
     public static double norm(Iterable<NDArray> arrays) {
         List<NDArray> all = new ArrayList<>();
         arrays.forEach(all::add);
-        var fused = all.isEmpty() ? Optional.<FusedOps>empty() : FusedOps.on(all.get(0).getDevice(), "adamw");
+        var fused = fusedKernels(all);
         if (fused.isPresent()) {
             try (NDArray n = fused.get().globalNorm(all)) {
                 return n.getFloat();
             }
         }
         NDArray total = null;
-        for (NDArray g : arrays) {
+        for (NDArray g : all) {
             NDArray sq = g.square().sum();
             total = total == null ? sq : total.add(sq);
         }
@@ -111,8 +112,7 @@ public final class AdamW implements AutoCloseable {
         stepCount++;
         double bc1 = 1 - Math.pow(beta1, stepCount);
         double bc2 = 1 - Math.pow(beta2, stepCount);
-        var fused = params.asMap().isEmpty() ? Optional.<FusedOps>empty()
-                : FusedOps.on(params.asMap().values().iterator().next().getDevice(), "adamw");
+        var fused = fusedKernels(params.asMap().values());
         if (fused.isPresent()) {
             fusedStep(fused.get(), params, grads, lr, gradScale);
             return;
@@ -177,6 +177,11 @@ public final class AdamW implements AutoCloseable {
             }
             fused.adamW(p, g, m, v, lr, beta1, beta2, decayed ? weightDecay : 0, eps, stepCount, 1 / gradScale);
         }
+    }
+
+    /** PyTorch's fused AdamW and norm kernels for the arrays' device, where {@link FusedOps} are on. */
+    private static Optional<FusedOps> fusedKernels(Collection<NDArray> arrays) {
+        return arrays.isEmpty() ? Optional.empty() : FusedOps.on(arrays.iterator().next().getDevice(), "adamw");
     }
 
     /** Sets every gradient to zero (PyTorch accumulates gradients across backward passes). */
