@@ -5,31 +5,57 @@ import java.util.Map;
 import dev.blockdraft.nn.Scalars;
 
 /**
- * Cross-entropy weighted by a smoothed, per-block estimate of how much of the block's future
- * each slot carries ("pace" weighting).
+ * D-PACE: cross-entropy weighted by a smoothed, per-block estimate of how much of the block's
+ * future each slot carries, as published by D-PACE's authors (their SpecForge-based reference,
+ * {@code _dpace_weight(variant="full")}).
  *
  * <p>Within block n, over valid slots:
  *
  * <pre>
- * s_j = (1 − c)·q_j(y_j) + c          smoothed survival of slot j
+ * s_j = (1 − a)·q_j(y_j) + a          smoothed survival of slot j
  * P_k = Π_{j ≤ k} s_j                 smoothed probability of reaching past slot k
  * w_k = stopgrad(Σ_{m ≥ k, valid} P_m)
- * L   = Σ_{n,k} w_{n,k}·CE_{n,k} / Σ_{n,k} w_{n,k}
+ * L   = Σ_{n,k} w_{n,k}·CE_{n,k} / Z
  * </pre>
  *
  * w_k is the expected number of accepted tokens that depend on slot k, so an early slot weighs
- * more than a late one, and blocks the drafter already handles well weigh more in the batch
- * (normalisation is over the whole batch, as in {@link PositionalWeighting}). The floor c keeps
- * late slots trained while q is still small: with q ≈ 0 (a fresh drafter) w_k ∝ c^k roughly,
- * and as q → 1 the weights flatten towards linear decay. c = 1 gives w_k = number of valid slots
- * ≥ k. Uses q_j(y_j) even when target distributions are present. Term "dpace_ce" = L.
+ * more than a late one, and blocks the drafter already handles well weigh more in the batch.
+ * The floor a keeps late slots trained while q is still small. a = 0.5 is D-PACE's default.
  *
- * @param c the survival floor, in [0, 1]
+ * <p>Z, the normaliser ({@link Normalization}): D-PACE's reference divides by the batch size in
+ * sequences ({@link Normalization#SEQUENCES}, the default here because it is what the method's
+ * authors ran); vLLM's speculators divides by the number of valid slots
+ * ({@link Normalization#SLOTS}); {@link Normalization#WEIGHTS} is the weighted mean Σw (this
+ * project's earlier variant). Under AdamW the three differ by a per-batch factor, which matters
+ * through gradient clipping and when D-PACE is summed with other terms. Uses q_j(y_j) even when
+ * target distributions are present. Term "dpace_ce" = L.
+ *
+ * @param a the survival floor, in [0, 1]
+ * @param normalization the divisor Z
  */
-public record DPace(double c) implements StatsObjective {
+public record DPace(double a, Normalization normalization) implements StatsObjective {
+
+    /** D-PACE's published smoothing floor. */
+    public static final double DEFAULT_A = 0.5;
+
+    /** What the weighted sum of CE is divided by. */
+    public enum Normalization {
+        /** By the number of training sequences in the batch (D-PACE's reference). */
+        SEQUENCES,
+        /** By the number of valid slots (speculators). */
+        SLOTS,
+        /** By Σ w over valid slots (a weighted mean). */
+        WEIGHTS
+    }
 
     public DPace {
-        Check.unit("c", c, true);
+        Check.unit("a", a, true);
+        java.util.Objects.requireNonNull(normalization, "normalization");
+    }
+
+    /** D-PACE as published: the given floor, normalised by the batch's sequence count. */
+    public DPace(double a) {
+        this(a, Normalization.SEQUENCES);
     }
 
     @Override
@@ -37,11 +63,16 @@ public record DPace(double c) implements StatsObjective {
         NDArray mask = stats.mask();
         // log s_j; at invalid slots q = 1 so s = 1 and log s = 0, neutral for the product.
         // The weights are constants, so detach q first and build no graph for them.
-        NDArray logS = stats.q().stopGradient().mul(Scalars.of(mask, 1 - c)).add(Scalars.of(mask, c)).log();
+        NDArray logS = stats.q().stopGradient().mul(Scalars.of(mask, 1 - a)).add(Scalars.of(mask, a)).log();
         NDArray p = logS.cumSum(1).exp().mul(mask); // (N, K), 0 at invalid slots
         NDArray suffix = p.sum(new int[] {1}, true).sub(p.cumSum(1)).add(p); // Σ_{m ≥ k} P_m
         NDArray w = suffix.mul(mask);
-        NDArray l = stats.ce().mul(w).sum().div(Nd.atLeast(w.sum(), 1e-12));
+        NDArray weighted = stats.ce().mul(w).sum();
+        NDArray l = switch (normalization) {
+            case SEQUENCES -> weighted.div(Nd.constant(weighted, stats.batch().sequenceCount()));
+            case SLOTS -> weighted.div(Nd.atLeast(stats.validSlots(), 1));
+            case WEIGHTS -> weighted.div(Nd.atLeast(w.sum(), 1e-12));
+        };
         return new ObjectiveValue(l, Map.of(name(), ObjectiveValue.host(l)));
     }
 
@@ -52,6 +83,6 @@ public record DPace(double c) implements StatsObjective {
 
     @Override
     public String toString() {
-        return "DPace(c=" + c + ")";
+        return "DPace(a=" + a + ", normalization=" + normalization.name().toLowerCase(java.util.Locale.ROOT) + ")";
     }
 }

@@ -20,8 +20,10 @@ import java.util.Objects;
  *     end of the response
  * @param targetProbs (N, K, V) float32, the target's distributions p_k, or null when only greedy
  *     labels are available
+ * @param sequences how many training sequences the N blocks were cut from (D-PACE normalises
+ *     by it); 0 when unknown, and then each block counts as its own sequence
  */
-public record DraftBatch(NDArray labels, NDArray slotMask, NDArray targetProbs) {
+public record DraftBatch(NDArray labels, NDArray slotMask, NDArray targetProbs, int sequences) {
 
     public DraftBatch {
         Objects.requireNonNull(labels, "labels");
@@ -48,11 +50,28 @@ public record DraftBatch(NDArray labels, NDArray slotMask, NDArray targetProbs) 
                 throw new IllegalArgumentException("targetProbs must be float32, got " + targetProbs.getDataType());
             }
         }
+        if (sequences < 0) {
+            throw new IllegalArgumentException("sequences=" + sequences + " must be >= 0");
+        }
     }
 
     /** A batch without target distributions (greedy acceptance a_k = q_k(y_k)). */
     public DraftBatch(NDArray labels, NDArray slotMask) {
-        this(labels, slotMask, null);
+        this(labels, slotMask, null, 0);
+    }
+
+    public DraftBatch(NDArray labels, NDArray slotMask, NDArray targetProbs) {
+        this(labels, slotMask, targetProbs, 0);
+    }
+
+    /** This batch, recording that its blocks come from {@code count} sequences. */
+    public DraftBatch withSequences(int count) {
+        return new DraftBatch(labels, slotMask, targetProbs, count);
+    }
+
+    /** The number of source sequences: {@link #sequences} when known, else N (one per block). */
+    public int sequenceCount() {
+        return sequences > 0 ? sequences : blocks();
     }
 
     /**
@@ -86,7 +105,7 @@ public record DraftBatch(NDArray labels, NDArray slotMask, NDArray targetProbs) 
 
     /** This batch with the target's distributions p (N, K, V) float32 attached. */
     public DraftBatch withTargetProbs(NDArray probs) {
-        return new DraftBatch(labels, slotMask, probs);
+        return new DraftBatch(labels, slotMask, probs, sequences);
     }
 
     /** N, the number of blocks. */

@@ -38,16 +38,13 @@ public record PositionalWeighting(Schedule schedule) implements StatsObjective {
     }
 
     @Override
-    public java.util.Map<String, double[]> state() {
-        return schedule instanceof ReachProbability r && r.estimate() != null
-                ? java.util.Map.of("reach_estimate", r.estimate()) : java.util.Map.of();
+    public Map<String, double[]> state() {
+        return schedule.state();
     }
 
     @Override
-    public void restoreState(java.util.Map<String, double[]> state) {
-        if (schedule instanceof ReachProbability r && state.containsKey("reach_estimate")) {
-            r.restore(state.get("reach_estimate"));
-        }
+    public void restoreState(Map<String, double[]> state) {
+        schedule.restoreState(state);
     }
 
     @Override
@@ -66,12 +63,30 @@ public record PositionalWeighting(Schedule schedule) implements StatsObjective {
         /** The weights for this batch, length K; may read the batch's statistics and update state. */
         double[] weights(SlotStats stats);
 
+        /** Running state to checkpoint (stateful schedules); empty by default. */
+        default Map<String, double[]> state() {
+            return Map.of();
+        }
+
+        /** Restores what {@link #state} saved; keys it does not know are ignored. */
+        default void restoreState(Map<String, double[]> state) {}
+
         /**
-         * w_k = exp(−(k−1)/γ). DFlash uses γ = 7 for blocks of 16 (slot 15 then weighs e^{−2} ≈ 0.13
-         * of slot 1).
+         * w_k = exp(−(k−1)/γ) with a fixed γ (slot k = 1..K; slot 1 weighs 1). DFlash uses γ = 7 for
+         * blocks of 16 (slot 15 then weighs e^{−2} ≈ 0.13 of slot 1).
          */
         static Schedule exponential(double gamma) {
             return new Exponential(gamma);
+        }
+
+        /** w_k = exp(−(k−1)/γ(B)) with DFlash's published γ for the batch's block size; see {@link DFlashDecay}. */
+        static Schedule dflash() {
+            return new DFlashDecay();
+        }
+
+        /** Reach from hard greedy acceptance, the paper's positional weighting; see {@link HardReach}. */
+        static HardReach hardReach(double momentum) {
+            return new HardReach(momentum);
         }
 
         /** w_k = (K − k + 1)/K: slot 1 weighs 1, slot K weighs 1/K. */
@@ -102,6 +117,41 @@ public record PositionalWeighting(Schedule schedule) implements StatsObjective {
             @Override
             public String toString() {
                 return "exponential(gamma=" + gamma + ")";
+            }
+        }
+
+        /**
+         * DFlash's decay with γ chosen from the block size B = K + 1 as DFlash and SpecForge
+         * recommend: γ = 4 at B = 8, 5 at B = 10, 7 at B = 16 ({@link #gammaFor}).
+         */
+        record DFlashDecay() implements Schedule {
+            /**
+             * The published γ for B ∈ {8, 10, 16}; linear between them; B/2 below 8 and 7·B/16 above
+             * 16 (the published ratios at the two ends), never below 1.
+             */
+            public static double gammaFor(int blockSize) {
+                double b = blockSize;
+                double g;
+                if (b <= 8) {
+                    g = b / 2;
+                } else if (b <= 10) {
+                    g = 4 + (b - 8) / 2;
+                } else if (b <= 16) {
+                    g = 5 + (b - 10) * 2 / 6;
+                } else {
+                    g = 7 * b / 16;
+                }
+                return Math.max(1, g);
+            }
+
+            @Override
+            public double[] weights(SlotStats stats) {
+                return new Exponential(gammaFor(stats.slots() + 1)).weights(stats);
+            }
+
+            @Override
+            public String toString() {
+                return "exponential(gamma=dflash(B))";
             }
         }
 
@@ -187,6 +237,19 @@ public record PositionalWeighting(Schedule schedule) implements StatsObjective {
             return estimate == null ? null : reach(estimate);
         }
 
+        @Override
+        public Map<String, double[]> state() {
+            double[] e = estimate();
+            return e == null ? Map.of() : Map.of("reach_estimate", e);
+        }
+
+        @Override
+        public void restoreState(Map<String, double[]> state) {
+            if (state.containsKey("reach_estimate")) {
+                restore(state.get("reach_estimate"));
+            }
+        }
+
         /** Replaces the estimate (e.g. from a checkpoint); null forgets it. */
         public synchronized void restore(double[] est) {
             if (est != null) {
@@ -210,6 +273,82 @@ public record PositionalWeighting(Schedule schedule) implements StatsObjective {
         @Override
         public String toString() {
             return "reachProbability(momentum=" + momentum + ")";
+        }
+    }
+
+    /**
+     * w_k = r̂_k, an exponential moving average of the fraction of blocks in which greedy
+     * verification reaches slot k: r_{n,k} = Π_{j<k} 1[argmax q_j = y_j] (r_{n,1} = 1). This is the
+     * reach the paper's positional weighting asks for; unlike {@link ReachProbability}'s product of
+     * soft marginals q_j(y_j), it does not starve late slots when the drafter is right but unsure
+     * (a block whose argmaxes are all right reaches slot K with certainty, whatever q is).
+     *
+     * <pre>r̂_k ← μ·r̂_k + (1 − μ)·mean_{n: slot k valid} r_{n,k}</pre>
+     *
+     * updated on every call before the weights are taken (one host sync per batch, no gradient); a
+     * slot with no valid block in the batch keeps its estimate; estimates start at 1.0 (all slots
+     * alike until the drafter's acceptance is known). Stateful, like {@link ReachProbability}.
+     */
+    public static final class HardReach implements Schedule {
+        private final double momentum;
+        private double[] estimate; // r̂_1..r̂_K, null before the first batch
+
+        /** @param momentum μ in [0, 1): the weight of the old estimate */
+        public HardReach(double momentum) {
+            this.momentum = Check.unit("momentum", momentum, false);
+        }
+
+        @Override
+        public synchronized double[] weights(SlotStats stats) {
+            int kk = stats.slots();
+            NDArray mask = stats.mask();
+            NDArray right = stats.correct().toType(mask.getDataType(), false); // (N, K), 0 at invalid slots
+            // reached_k = Π_{j<k} right_j: an exclusive cumulative product (slot 1 always reached)
+            NDArray ones = mask.get(":, :1").onesLike();
+            NDArray reached = kk == 1 ? ones : ones.concat(right.get(":, :-1").cumProd(1), 1);
+            NDArray reachedSum = reached.mul(mask).sum(new int[] {0});
+            NDArray count = mask.sum(new int[] {0});
+            double[] host = NDArrays.stack(new NDList(reachedSum, count)).toType(DataType.FLOAT64, false).toDoubleArray();
+            if (estimate == null) {
+                estimate = new double[kk];
+                Arrays.fill(estimate, 1.0);
+            } else if (estimate.length != kk) {
+                throw new IllegalStateException("hardReach was fitted for " + estimate.length + " slots, got a batch with " + kk);
+            }
+            for (int j = 0; j < kk; j++) {
+                double n = host[kk + j];
+                if (n > 0) {
+                    estimate[j] = momentum * estimate[j] + (1 - momentum) * (host[j] / n);
+                }
+            }
+            return estimate.clone();
+        }
+
+        /** The current estimates r̂_1..r̂_K (which are the weights), or null before the first batch. */
+        public synchronized double[] estimate() {
+            return estimate == null ? null : estimate.clone();
+        }
+
+        @Override
+        public Map<String, double[]> state() {
+            double[] e = estimate();
+            return e == null ? Map.of() : Map.of("hard_reach_estimate", e);
+        }
+
+        @Override
+        public synchronized void restoreState(Map<String, double[]> state) {
+            double[] e = state.get("hard_reach_estimate");
+            if (e != null) {
+                for (int j = 0; j < e.length; j++) {
+                    Check.unit("hard_reach_estimate[" + j + "]", e[j], true);
+                }
+                estimate = e.clone();
+            }
+        }
+
+        @Override
+        public String toString() {
+            return "hardReach(momentum=" + momentum + ")";
         }
     }
 }

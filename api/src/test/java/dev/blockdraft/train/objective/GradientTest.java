@@ -88,10 +88,10 @@ class GradientTest {
         double c = 0.5;
         double[][] frozen = f.dpaceWeights(f.logits, c);
         // Gradient of Σ w·CE / Σ w with w held at its value: the stop-gradient.
-        assertGradient(new DPace(c), f, l -> f.weighted(l, frozen));
+        assertGradient(new DPace(c, DPace.Normalization.WEIGHTS), f, l -> f.weighted(l, frozen));
         // ...which differs from differentiating through the weights.
         double[] through = f.numericGradient(l -> f.dpace(l, c), H);
-        double[] got = autograd(new DPace(c), f);
+        double[] got = autograd(new DPace(c, DPace.Normalization.WEIGHTS), f);
         double maxDiff = 0;
         for (int i = 0; i < got.length; i++) {
             maxDiff = Math.max(maxDiff, Math.abs(through[i] - got[i]));
@@ -105,7 +105,7 @@ class GradientTest {
         double[] w = {1, Math.exp(-1 / 7.0), Math.exp(-2 / 7.0)};
         double[][] frozen = f.dpaceWeights(f.logits, 0.85);
         Objective all = Objective.sum(new PositionalWeighting(Schedule.exponential(7)), new FirstErrorFocal(2, 0.5),
-                new ChainLoss(0.5), new DPace(0.85));
+                new ChainLoss(0.5), new DPace(0.85, DPace.Normalization.WEIGHTS));
         assertGradient(all, f, l -> f.positional(l, w) + 0.5 * f.firstErrorFocal(l, 2) + 0.5 * f.chain(l)
                 + f.weighted(l, frozen));
     }

@@ -131,13 +131,13 @@ class ObjectiveValuesTest {
     void dpace() {
         Fixture f = Fixture.small();
         for (double c : new double[] {0, 0.5, 0.85, 1}) {
-            Result v = eval(new DPace(c), f);
+            Result v = eval(new DPace(c, DPace.Normalization.WEIGHTS), f);
             assertEquals(f.dpace(f.logits, c), total(v), TOL, "c=" + c);
             assertEquals(f.dpace(f.logits, c), v.term("dpace_ce"), TOL, "c=" + c);
         }
         // c = 1: w_k = number of valid slots ≥ k, i.e. block 0 → (3, 2, 1), block 1 → (2, 1), block 2 → (1).
         double[][] w = {{3, 2, 1}, {2, 1, 0}, {1, 0, 0}};
-        assertEquals(f.weighted(f.logits, w), total(eval(new DPace(1), f)), TOL);
+        assertEquals(f.weighted(f.logits, w), total(eval(new DPace(1, DPace.Normalization.WEIGHTS), f)), TOL);
     }
 
     @Test
@@ -145,7 +145,7 @@ class ObjectiveValuesTest {
         Fixture base = Fixture.small();
         Fixture f = new Fixture(base.labels, new int[] {0, 0, 0}, base.logits, base.v);
         Objective all = Objective.sum(new Uniform(), new PositionalWeighting(Schedule.exponential(7)),
-                new FirstErrorFocal(2, 1), new ChainLoss(1), new DPace(0.5),
+                new FirstErrorFocal(2, 1), new ChainLoss(1), new DPace(0.5, DPace.Normalization.WEIGHTS),
                 new PositionalWeighting(Schedule.reachProbability(0.9)));
         try (NDManager m = NDManager.newBaseManager()) {
             NDArray logits = f.logits(m, DataType.FLOAT32);
