@@ -18,6 +18,7 @@ import dev.blockdraft.lm.LlamaModel;
 import dev.blockdraft.lm.Sampler;
 import dev.blockdraft.lm.Target;
 import dev.blockdraft.spec.SpeculativeDecoder;
+import dev.blockdraft.draft.BlockBatch;
 import dev.blockdraft.train.BlockSampler;
 import dev.blockdraft.train.DrafterStep;
 import dev.blockdraft.train.Precision;
@@ -278,7 +279,7 @@ public final class BenchCommand implements Callable<Integer> {
                 }
                 seqs.add(new RegeneratedData.Sequence(ids, 1)); // the whole sequence is "response"
             }
-            List<BlockSampler.Batch> batches = new ArrayList<>();
+            List<BlockBatch> batches = new ArrayList<>();
             double[] sampleMs = new double[4];
             for (int k = 0; k < 4; k++) {
                 long t0 = System.nanoTime();
@@ -297,7 +298,7 @@ public final class BenchCommand implements Callable<Integer> {
             try (DrafterStep stepper = new DrafterStep(drafter, objective, opt, training.precision, halfTarget)) {
                 int total = warmup + steps + profileSteps;
                 for (int step = 0; step < total; step++) {
-                    BlockSampler.Batch batch = batches.get(step % batches.size());
+                    BlockBatch batch = batches.get(step % batches.size());
                     boolean profiling = step >= warmup + steps;
                     if (trace != null && step == warmup) {
                         JniUtils.startProfile(drafter.device().isGpu(), true, false);

@@ -178,6 +178,67 @@ public final class Drafter implements AutoCloseable {
         return x;
     }
 
+    // ---- training forward: many blocks per sequence, one target pass --------------------------
+
+    /**
+     * The frozen target's features of {@code ids} (S, L): its feature layers' outputs concatenated,
+     * in this drafter's compute type, detached, in the ids' manager. {@code featureModel} is the
+     * target or a copy of it in another precision. The target's activations are needed only until
+     * then: computing them in a sub-scope frees every layer's attention tensors before the drafter runs.
+     */
+    public NDArray targetFeatures(LlamaModel featureModel, NDArray ids) {
+        return targetFeatures(featureModel, ids, config.featureLayers(), computeType());
+    }
+
+    /** {@code layers}' outputs of {@code model} over ids (S, L), concatenated, in {@code type}, detached. */
+    public static NDArray targetFeatures(LlamaModel featureModel, NDArray ids, int[] layers, DataType type) {
+        NDManager stepScope = ids.getManager();
+        try (NDManager targetScope = stepScope.newSubManager()) {
+            NDArray view = ids.get(":"); // a view, moved into the sub-scope so results land there
+            view.attach(targetScope);
+            LlamaModel.Output out = featureModel.forward(view, layers, LlamaModel.Logits.NONE);
+            NDArray features = concatFeatures(out.hidden());
+            features = features.getDataType() == type ? features.stopGradient() : features.toType(type, false);
+            features.attach(stepScope);
+            return features;
+        }
+    }
+
+    /**
+     * The logits of every block's B−1 slots, (S·M, B−1, V), in the compute type: the target's
+     * features once per sequence ({@link #targetFeatures}), then all blocks of the batch in one
+     * drafter pass, row by row as {@link BlockBatch} lays them out. What training, validation and
+     * the offline τ of an evaluation score; equal to what {@link #blockLogits} drafts at the same
+     * anchor during decoding.
+     */
+    public NDArray slotLogits(LlamaModel featureModel, BlockBatch.OnDevice batch) {
+        return slotLogits(targetFeatures(featureModel, batch.ids()), batch);
+    }
+
+    /** {@link #slotLogits(LlamaModel, BlockBatch.OnDevice)} from features already computed, (S, L, F). */
+    public NDArray slotLogits(NDArray features, BlockBatch.OnDevice batch) {
+        NDArray context = contextStates(features); // (S, L, C)
+        NDArray positions = batch.contextPositions();
+        int perSequence = batch.rowsPerSequence();
+        if (perSequence > 1) { // each row attends to its own copy of its sequence's context
+            context = repeatRows(context, perSequence);
+            positions = repeatRows(positions, perSequence);
+        }
+        NDArray hidden = forward(batch.blockIds(), batch.blockPositions(), context, positions, batch.mask()); // (R, Q, C)
+        int b = config.blockSize();
+        long blocks = batch.labels().getShape().get(0), c = hidden.getShape().get(2);
+        NDArray slots = hidden.reshape(blocks, b, c).get(":, 1:, :"); // (S·M, B−1, C): the anchor needs no logits
+        return head(slots);
+    }
+
+    /** (S, …) → (S·n, …): each sequence's row repeated n times, in order. */
+    private static NDArray repeatRows(NDArray x, int n) {
+        Shape s = x.getShape();
+        long[] out = s.getShape().clone();
+        out[0] *= n;
+        return x.expandDims(1).repeat(1, n).reshape(new Shape(out));
+    }
+
     /** Final norm and the target's LM head: (…, C) → (…, V). */
     public NDArray head(NDArray x) {
         return Ops.linear(Ops.rmsNorm(x, params.get(FINAL_NORM), eps()), target.lmHead());
@@ -243,6 +304,40 @@ public final class Drafter implements AutoCloseable {
      * steps, the least confident slots are re-masked and predicted again).
      */
     public int[] draftBlock(KvCache cache, int anchor, NDManager scope) {
+        if (config.denoisingSteps() == 1) {
+            long[] best = blockLogits(cache, anchor, scope).argMax(1).toLongArray();
+            int[] out = new int[best.length];
+            for (int i = 0; i < out.length; i++) {
+                out[i] = (int) best[i];
+            }
+            return out;
+        }
+        return denoise(cache, anchor, scope);
+    }
+
+    /**
+     * The logits (B−1, V) of one block after the context in {@code cache}, the anchor at position
+     * cache.length(), in one parallel step: what {@link #draftBlock} takes the argmax of.
+     */
+    public NDArray blockLogits(KvCache cache, int anchor, NDManager scope) {
+        int b = config.blockSize();
+        int p = cache.length();
+        long[] ids = new long[b];
+        ids[0] = anchor;
+        java.util.Arrays.fill(ids, 1, b, config.maskTokenId());
+        NDArray positions = scope.arange(p, p + b).toType(DataType.INT64, false).reshape(1, b);
+        Ops.Rotary rotary = rotary(positions);
+        NDArray mask = scope.zeros(new Shape(1, 1, b, p + b)); // everything before the anchor, and the block
+        NDArray x = Ops.embed(scope.create(ids).reshape(1, b), target.embeddings()); // (1, B, C)
+        for (int l = 0; l < layers.length; l++) {
+            NDArray[] kv = cache.view(l, scope); // (1, G, p, D)
+            x = layer(l, x, rotary, kv[0], kv[1], mask);
+        }
+        return head(x.get(":, 1:, :")).reshape(b - 1, -1);
+    }
+
+    /** Several denoising steps: the least confident slots are re-masked and predicted again. */
+    private int[] denoise(KvCache cache, int anchor, NDManager scope) {
         int b = config.blockSize();
         int p = cache.length();
         int[] tokens = new int[b];

@@ -3,6 +3,7 @@ package dev.blockdraft.train;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
+import dev.blockdraft.draft.BlockBatch;
 import dev.blockdraft.draft.Drafter;
 import java.util.List;
 import java.util.Map;
@@ -35,9 +36,9 @@ public final class DraftValidation {
         int k = drafter.config().slots();
         for (int start = 0; start < usable.size(); start += batchSize) {
             List<RegeneratedData.Sequence> part = usable.subList(start, Math.min(usable.size(), start + batchSize));
-            BlockSampler.Batch batch = sampler.evenly(part);
+            BlockBatch batch = sampler.evenly(part);
             try (NDManager scope = drafter.parameters().manager().newSubManager()) {
-                NDArray logits = DrafterTrainer.slotLogits(drafter, batch.toDevice(scope), batch); // (N, K, V)
+                NDArray logits = drafter.slotLogits(drafter.target(), batch.toDevice(scope, drafter.computeType())); // (N, K, V)
                 NDArray labels = scope.create(batch.labels()).reshape(-1, k);
                 NDArray mask = scope.create(batch.slotMask()).reshape(-1, k);
                 NDArray logProbs = logits.logSoftmax(-1);

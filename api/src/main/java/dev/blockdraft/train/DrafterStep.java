@@ -6,6 +6,7 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.training.GradientCollector;
+import dev.blockdraft.draft.BlockBatch;
 import dev.blockdraft.draft.Drafter;
 import dev.blockdraft.lm.LlamaModel;
 import dev.blockdraft.nn.StateDict;
@@ -91,7 +92,7 @@ public final class DrafterStep implements AutoCloseable {
     }
 
     /** One optimizer step over {@code microBatches} (gradient accumulation) at learning rate {@code lr}. */
-    public Result run(List<BlockSampler.Batch> microBatches, double lr, PhaseMarks marks) {
+    public Result run(List<BlockBatch> microBatches, double lr, PhaseMarks marks) {
         StateDict master = drafter.parameters();
         boolean fp16 = precision == Precision.FP16;
         double lossScale = fp16 ? scaler.scale() : 1;
@@ -105,16 +106,20 @@ public final class DrafterStep implements AutoCloseable {
                 working.requireGradients(true);
                 marks.mark("fp16 working copies");
             }
-            for (BlockSampler.Batch batch : microBatches) {
+            for (BlockBatch batch : microBatches) {
                 try (NDManager micro = scope.newSubManager()) {
-                    BlockSampler.Batch.OnDevice d = batch.toDevice(micro, model.computeType());
+                    BlockBatch.OnDevice d = batch.toDevice(micro, model.computeType());
                     marks.mark("to_device (ids, mask)");
                     try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
-                        NDArray logits = slotLogits(model, featureModel, d, batch, marks); // (N, K, V)
+                        NDArray features = model.targetFeatures(featureModel, d.ids()); // (S, L, F), once per sequence
+                        marks.mark("target forward (features)");
+                        NDArray logits = model.slotLogits(features, d); // (N, K, V)
+                        marks.mark("drafter forward and head");
                         if (fp16) {
                             logits = logits.add(micro.zeros(new Shape(1), DataType.FLOAT32)); // widen, in the graph
                         }
-                        ObjectiveValue value = objective.loss(new DraftBatch(d.labels(), d.slotMask()), logits);
+                        DraftBatch supervision = new DraftBatch(d.labels(), d.slotMask()).withSequences(batch.sequences());
+                        ObjectiveValue value = objective.loss(supervision, logits);
                         marks.mark("objective (loss)");
                         gc.backward(fp16 ? value.total().mul(Scalars.of(value.total(), lossScale)) : value.total());
                         marks.mark("backward");
@@ -129,44 +134,6 @@ public final class DrafterStep implements AutoCloseable {
             return new Result(lossSum / micros, terms, out.gradNorm(), out.skipped());
         } finally {
             marks.mark("close step scope");
-        }
-    }
-
-    /**
-     * Runs the frozen target for features, then the drafter over all blocks, and returns the
-     * logits of the B−1 slots of every block, (S·M, B−1, V), in the drafter's compute type.
-     */
-    public static NDArray slotLogits(Drafter drafter, LlamaModel featureModel, BlockSampler.Batch.OnDevice d,
-            BlockSampler.Batch batch, PhaseMarks marks) {
-        NDArray features = targetFeatures(featureModel, d.ids(), drafter.config().featureLayers(),
-                drafter.computeType()); // (S, L, F)
-        marks.mark("target forward (features)");
-        NDArray context = drafter.contextStates(features); // (S, L, C)
-        NDArray hidden = drafter.forward(d.blockIds(), d.blockPositions(), context, d.contextPositions(), d.mask()); // (S, Q, C)
-        marks.mark("drafter forward");
-        int b = batch.blockSize();
-        long s = batch.sequences(), m = batch.blocks(), c = hidden.getShape().get(2);
-        NDArray slots = hidden.reshape(s * m, b, c).get(":, 1:, :"); // (S·M, B−1, C): the anchor needs no logits
-        NDArray logits = drafter.head(slots);
-        marks.mark("head (slot logits)");
-        return logits;
-    }
-
-    /**
-     * The frozen target's features of {@code ids} (S, L): its feature layers' outputs concatenated,
-     * in {@code type}, detached, in the ids' manager. The target's activations are needed only until
-     * then: computing them in a sub-scope frees every layer's attention tensors before the drafter runs.
-     */
-    public static NDArray targetFeatures(LlamaModel target, NDArray ids, int[] layers, DataType type) {
-        NDManager stepScope = ids.getManager();
-        try (NDManager targetScope = stepScope.newSubManager()) {
-            NDArray view = ids.get(":"); // a view, moved into the sub-scope so results land there
-            view.attach(targetScope);
-            LlamaModel.Output out = target.forward(view, layers, LlamaModel.Logits.NONE);
-            NDArray features = Drafter.concatFeatures(out.hidden());
-            features = features.getDataType() == type ? features.stopGradient() : features.toType(type, false);
-            features.attach(stepScope);
-            return features;
         }
     }
 

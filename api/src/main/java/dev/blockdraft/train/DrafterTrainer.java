@@ -3,6 +3,7 @@ package dev.blockdraft.train;
 import ai.djl.ndarray.NDArray;
 import com.google.gson.Gson;
 import com.google.gson.reflect.TypeToken;
+import dev.blockdraft.draft.BlockBatch;
 import dev.blockdraft.draft.Drafter;
 import dev.blockdraft.draft.DrafterCheckpoint;
 import dev.blockdraft.io.BadInputException;
@@ -89,12 +90,12 @@ public final class DrafterTrainer {
             for (int step = start; step < opt.steps(); step++) {
                 long t0 = System.nanoTime();
                 double lr = schedule.lrAt(step);
-                List<BlockSampler.Batch> micro = new ArrayList<>();
+                List<BlockBatch> micro = new ArrayList<>();
                 long tokens = 0;
                 for (int i = 0; i < opt.gradAccum(); i++) {
                     // one named stream per (seed, step, micro): resumed runs draw the same batches
                     SplittableRandom rng = new SplittableRandom(opt.seed() * 0x9E3779B97F4A7C15L + step * 64L + i);
-                    BlockSampler.Batch batch = sampler.sample(train, opt.batchSize(), rng);
+                    BlockBatch batch = sampler.sample(train, opt.batchSize(), rng);
                     tokens += (long) batch.sequences() * batch.length();
                     micro.add(batch);
                 }
@@ -123,14 +124,6 @@ public final class DrafterTrainer {
         run.finish();
         listeners.forEach(l -> l.onFinish(run));
         return run;
-    }
-
-    /**
-     * Runs the frozen target for features, then the drafter over all blocks, and returns the
-     * logits of the B−1 slots of every block, (S·M, B−1, V).
-     */
-    static NDArray slotLogits(Drafter drafter, BlockSampler.Batch.OnDevice d, BlockSampler.Batch batch) {
-        return DrafterStep.slotLogits(drafter, drafter.target(), d, batch, DrafterStep.PhaseMarks.NONE);
     }
 
     private int resume(Drafter drafter, DrafterStep stepper, TrainingRun run, Path outDir) {

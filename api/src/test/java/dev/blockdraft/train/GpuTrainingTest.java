@@ -46,13 +46,13 @@ class GpuTrainingTest {
         float[] cpu;
         try (LlamaModel m = LlamaModel.initialize(TrainingResumeTest.TARGET, Device.cpu(), 4);
                 NDManager s = m.manager().newSubManager()) {
-            cpu = DrafterStep.targetFeatures(m, s.create(ids).reshape(2, 40), layers,
+            cpu = dev.blockdraft.draft.Drafter.targetFeatures(m, s.create(ids).reshape(2, 40), layers,
                     ai.djl.ndarray.types.DataType.FLOAT32).toFloatArray();
         }
         try (LlamaModel m = LlamaModel.initialize(TrainingResumeTest.TARGET, Device.gpu(), 4);
                 LlamaModel half = m.halfPrecisionCopy();
                 NDManager s = m.manager().newSubManager()) {
-            NDArray f = DrafterStep.targetFeatures(half, s.create(ids).reshape(2, 40), layers,
+            NDArray f = dev.blockdraft.draft.Drafter.targetFeatures(half, s.create(ids).reshape(2, 40), layers,
                     ai.djl.ndarray.types.DataType.FLOAT32);
             float[] gpu = f.toFloatArray();
             double diff = 0, norm = 0;

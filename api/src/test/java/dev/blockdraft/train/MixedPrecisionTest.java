@@ -86,13 +86,13 @@ class MixedPrecisionTest {
         try (LlamaModel t = LlamaModel.initialize(TrainingResumeTest.TARGET, Device.cpu(), 1);
                 LlamaModel halfTarget = t.halfPrecisionCopy();
                 Drafter d = Drafter.initialize(dc, t, 2)) {
-            BlockSampler.Batch batch = sampler.sample(sampler.usable(data.train()), 3, new SplittableRandom(1));
+            dev.blockdraft.draft.BlockBatch batch = sampler.sample(sampler.usable(data.train()), 3, new SplittableRandom(1));
             java.util.Map<String, float[]> g32 = new java.util.LinkedHashMap<>();
             try (NDManager scope = d.parameters().manager().newSubManager()) {
                 d.parameters().requireGradients(true);
-                BlockSampler.Batch.OnDevice dev = batch.toDevice(scope);
+                dev.blockdraft.draft.BlockBatch.OnDevice dev = batch.toDevice(scope);
                 try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
-                    NDArray logits = DrafterStep.slotLogits(d, t, dev, batch, DrafterStep.PhaseMarks.NONE);
+                    NDArray logits = d.slotLogits(t, dev);
                     gc.backward(Objectives.uniform().loss(new DraftBatch(dev.labels(), dev.slotMask()), logits).total());
                 }
                 d.parameters().asMap().forEach((k, v) -> g32.put(k, v.getGradient().toFloatArray()));
@@ -102,9 +102,9 @@ class MixedPrecisionTest {
                 StateDict half = d.parameters().halfPrecisionCopy(scope);
                 half.requireGradients(true);
                 Drafter working = d.over(half, halfTarget);
-                BlockSampler.Batch.OnDevice dev = batch.toDevice(scope, DataType.FLOAT16);
+                dev.blockdraft.draft.BlockBatch.OnDevice dev = batch.toDevice(scope, DataType.FLOAT16);
                 try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
-                    NDArray logits = DrafterStep.slotLogits(working, halfTarget, dev, batch, DrafterStep.PhaseMarks.NONE)
+                    NDArray logits = working.slotLogits(halfTarget, dev)
                             .add(scope.zeros(new Shape(1), DataType.FLOAT32));
                     gc.backward(Objectives.uniform().loss(new DraftBatch(dev.labels(), dev.slotMask()), logits).total()
                             .mul(scale));
@@ -205,7 +205,7 @@ class MixedPrecisionTest {
                 Drafter d = Drafter.initialize(dc, t, 2);
                 DrafterStep step = new DrafterStep(d, Objectives.uniform(), opt, Precision.FP16, true,
                         new LossScaler(1e30, 2000))) {
-            BlockSampler.Batch batch = sampler.sample(sampler.usable(data.train()), 3, new SplittableRandom(1));
+            dev.blockdraft.draft.BlockBatch batch = sampler.sample(sampler.usable(data.train()), 3, new SplittableRandom(1));
             float[] before = d.parameters().get("fc.weight").toFloatArray();
             DrafterStep.Result r = step.run(List.of(batch), 1e-2, DrafterStep.PhaseMarks.NONE);
             assertTrue(r.skipped(), "1e30 × loss overflows fp16 gradients");
