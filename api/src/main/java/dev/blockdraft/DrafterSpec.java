@@ -21,7 +21,9 @@ public record DrafterSpec(Session session, int blockSize, Integer layers, String
         Path checkpoint, List<Consumer<TrainingRun>> onStart) {
 
     static DrafterSpec defaults(Session s) {
-        return new DrafterSpec(s, 8, null, "paper", 300, 7, null, List.of());
+        var device = s.target().model().device();
+        return new DrafterSpec(s, DrafterConfig.defaultBlockSize(device), null, "paper",
+                DraftTrainConfig.defaultsFor(device).optimizer().steps(), 7, null, List.of());
     }
 
     public DrafterSpec blockSize(int b) {
@@ -67,7 +69,7 @@ public record DrafterSpec(Session session, int blockSize, Integer layers, String
 
     public TrainedDrafter train() {
         Objective obj = Objectives.parse(objective);
-        DraftTrainConfig config = DraftTrainConfig.smallCpu().withSteps(steps).withSeed(seed);
+        DraftTrainConfig config = DraftTrainConfig.defaultsFor(session.target().model().device()).withSteps(steps).withSeed(seed);
         var target = session.target();
         Drafter drafter = Drafter.initialize(drafterConfig(), target.model(), seed);
         List<TrainingListener> listeners = new ArrayList<>();

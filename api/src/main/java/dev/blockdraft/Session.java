@@ -4,7 +4,7 @@ import dev.blockdraft.data.DataFolder;
 import dev.blockdraft.lm.Sampler;
 import dev.blockdraft.lm.Target;
 import dev.blockdraft.train.RegeneratedData;
-import dev.blockdraft.train.Regenerator;
+import dev.blockdraft.train.RegenerationRecipe;
 import java.nio.file.Files;
 import java.nio.file.Path;
 
@@ -44,20 +44,25 @@ public final class Session implements AutoCloseable {
     }
 
     /**
-     * Regenerated training data in {@code folder}: loaded if present, else made by having the
-     * target answer {@code prompts} corpus prompts greedily.
+     * Regenerated training data in {@code folder} under {@code recipe}: loaded if it was made under
+     * the same recipe, made there if absent, refused if made under another.
      */
-    public synchronized RegeneratedData regenerate(Path folder, int prompts, int maxNewTokens) {
-        regenerated = Files.exists(folder.resolve(RegeneratedData.MANIFEST)) ? RegeneratedData.load(folder)
-                : Workflows.regenerate(target, data(), folder, prompts, Math.min(48, prompts / 4),
-                        new Regenerator.Settings(maxNewTokens, 32, 0, 1, 160), 1234);
+    public synchronized RegeneratedData regenerate(Path folder, RegenerationRecipe recipe) {
+        regenerated = Workflows.regeneratedData(target, data(), folder, recipe);
         return regenerated;
     }
 
-    /** The data drafters train on: what {@link #regenerate} made, else {@code runs/regenerated/<target>}. */
+    /** As {@link #regenerate(Path, RegenerationRecipe)} with the device's default recipe, {@code prompts} conversations and answers up to {@code maxNewTokens}. */
+    public synchronized RegeneratedData regenerate(Path folder, int prompts, int maxNewTokens) {
+        RegenerationRecipe r = RegenerationRecipe.defaultsFor(target.model().device());
+        return regenerate(folder, r.withConversations(prompts, Math.min(r.validation(), Math.max(1, prompts / 4)))
+                .withMaxNewTokens(maxNewTokens));
+    }
+
+    /** The data drafters train on: what {@link #regenerate} made, else {@code runs/regenerated/<target>} under the default recipe. */
     public synchronized RegeneratedData regenerated() {
         if (regenerated == null) {
-            regenerate(Workflows.defaultRegeneratedFolder(target.folder()), 640, 96);
+            regenerate(Workflows.defaultRegeneratedFolder(target.folder()), RegenerationRecipe.defaultsFor(target.model().device()));
         }
         return regenerated;
     }

@@ -10,7 +10,9 @@ import dev.blockdraft.eval.OfflineTau;
 import dev.blockdraft.io.Provenance;
 import dev.blockdraft.lm.Target;
 import dev.blockdraft.train.DraftValidation;
+import dev.blockdraft.train.PromptMix;
 import dev.blockdraft.train.RegeneratedData;
+import dev.blockdraft.train.RegenerationRecipe;
 import dev.blockdraft.train.Regenerator;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -36,40 +38,73 @@ public final class Workflows {
     }
 
     /**
-     * Regenerates drafter training data: distinct instruction prompts of the math and dialogue
-     * corpora (benchmark prompts removed), shuffled by seed, answered by the target.
+     * Regenerates drafter training data under {@code recipe}: the conversations of {@link PromptMix}
+     * (math, dialogue and code prompts, decontaminated, some with a follow-up turn), answered by the
+     * target; whole conversations are held out for validation. The mix and its token counts go into
+     * the folder's provenance.
      */
-    public static RegeneratedData regenerate(Target target, DataFolder folder, Path out, int prompts, int validation,
-            Regenerator.Settings settings, long seed) {
-        if (validation >= prompts) {
-            throw new IllegalArgumentException("validation=" + validation + " must be < prompts=" + prompts);
+    public static RegeneratedData regenerate(Target target, DataFolder folder, Path out, RegenerationRecipe recipe) {
+        PromptMix.Built mix = PromptMix.build(folder, recipe.followUpShare(), recipe.seed());
+        List<PromptMix.Conversation> chosen = mix.conversations().subList(0,
+                Math.min(recipe.conversations(), mix.conversations().size()));
+        if (chosen.size() < 2) {
+            throw new IllegalArgumentException("the corpora in " + folder.root() + " give " + chosen.size()
+                    + " usable prompt(s); regeneration needs at least 2");
         }
-        List<CorpusRecord> records = new ArrayList<>();
+        Engine.getInstance().setRandomSeed((int) recipe.seed());
+        List<List<RegeneratedData.Sequence>> answered = Regenerator.regenerateConversations(target, chosen, recipe.settings());
+        int heldOut = Math.min(recipe.validation(), chosen.size() / 2);
+        List<RegeneratedData.Sequence> valSeqs = new ArrayList<>();
+        List<RegeneratedData.Sequence> trainSeqs = new ArrayList<>();
+        Map<String, long[]> tokens = new LinkedHashMap<>(); // per domain: sequences, response tokens
+        for (int i = 0; i < answered.size(); i++) {
+            (i < heldOut ? valSeqs : trainSeqs).addAll(answered.get(i));
+            String domain = chosen.get(i).domain().name().toLowerCase(java.util.Locale.ROOT);
+            for (RegeneratedData.Sequence seq : answered.get(i)) {
+                long[] t = tokens.computeIfAbsent(domain, k -> new long[2]);
+                t[0]++;
+                t[1] += seq.responseLength();
+            }
+        }
+        Map<String, String> s = new LinkedHashMap<>(recipe.asSettings());
+        mix.counts().forEach((k, v) -> s.put("available_" + k, Integer.toString(v)));
+        s.put("conversations_answered", Integer.toString(chosen.size()));
+        tokens.forEach((domain, t) -> s.put("sequences_" + domain, t[0] + " (" + t[1] + " response tokens)"));
         Map<String, Path> files = new LinkedHashMap<>();
-        for (String name : List.of("gsm8k_train.jsonl", "alpaca_eval_outputs.jsonl")) {
-            records.addAll(Corpus.read(folder.corpus(name), 20_000));
+        for (String name : dev.blockdraft.data.Corpus.STANDARD_FILES) {
             files.put(name, folder.corpus(name));
         }
-        Decontamination.Result clean = Decontamination.againstAllBenchmarks(folder).filter(records);
-        List<String> all = Regenerator.prompts(clean.kept());
-        Collections.shuffle(all, new Random(seed));
-        List<String> chosen = all.subList(0, Math.min(prompts, all.size()));
-        Engine.getInstance().setRandomSeed((int) seed);
-        List<RegeneratedData.Sequence> seqs = Regenerator.regenerate(target, chosen, settings);
-        int val = Math.min(validation, seqs.size() / 2);
-        List<RegeneratedData.Sequence> valSeqs = new ArrayList<>(seqs.subList(0, val));
-        List<RegeneratedData.Sequence> trainSeqs = new ArrayList<>(seqs.subList(val, seqs.size()));
-        Map<String, String> s = new LinkedHashMap<>();
-        s.put("prompts", "" + prompts);
-        s.put("validation", "" + validation);
-        s.put("sampling", settings.describe());
-        s.put("max_new_tokens", "" + settings.maxNewTokens());
-        s.put("max_prompt_tokens", "" + settings.maxPromptTokens());
-        Provenance p = Provenance.capture("regenerated-data", target.model().device().toString(), seed, s, files,
+        Provenance p = Provenance.capture("regenerated-data", target.model().device().toString(), recipe.seed(), s, files,
                 Map.of("target", target.folder().toAbsolutePath().toString()));
-        RegeneratedData.write(out, trainSeqs, valSeqs, target.folder().getFileName().toString(), settings.describe(),
-                settings.maxNewTokens(), p);
+        RegeneratedData.write(out, trainSeqs, valSeqs, target.folder().getFileName().toString(),
+                recipe.asSettings().get("sampling"), recipe.maxNewTokens(), p);
         return RegeneratedData.load(out);
+    }
+
+    /**
+     * The regenerated data in {@code folder} if it was made under {@code recipe}, else made there
+     * now; a folder made under another recipe is refused with each differing setting named, so
+     * that no run silently trains on data it did not ask for.
+     */
+    public static RegeneratedData regeneratedData(Target target, DataFolder data, Path folder, RegenerationRecipe recipe) {
+        if (!java.nio.file.Files.exists(folder.resolve(RegeneratedData.MANIFEST))) {
+            return regenerate(target, data, folder, recipe);
+        }
+        RegeneratedData existing = RegeneratedData.load(folder);
+        Map<String, String> recorded = existing.manifest().provenance() == null ? Map.of()
+                : existing.manifest().provenance().settings();
+        List<String> differences = new ArrayList<>();
+        recipe.asSettings().forEach((key, want) -> {
+            String have = recorded.get(key);
+            if (!want.equals(have)) {
+                differences.add(key + " " + (have == null ? "(not recorded)" : have) + " ≠ " + want);
+            }
+        });
+        if (!differences.isEmpty()) {
+            throw dev.blockdraft.io.BadInputException.of(folder, "regenerated under another recipe (" + String.join(", ",
+                    differences) + "); choose another data folder or remove this one");
+        }
+        return existing;
     }
 
     /** The offline τ of a drafter on the target's own benchmark answers (see {@link DraftValidation}). */

@@ -14,7 +14,7 @@ import dev.blockdraft.lm.Target;
 import dev.blockdraft.train.DraftTrainConfig;
 import dev.blockdraft.train.DrafterTrainer;
 import dev.blockdraft.train.RegeneratedData;
-import dev.blockdraft.train.Regenerator;
+import dev.blockdraft.train.RegenerationRecipe;
 import dev.blockdraft.train.TrainingRun;
 import dev.blockdraft.train.objective.Objectives;
 import java.nio.file.Files;
@@ -40,17 +40,17 @@ final class DemoCommand implements Callable<Integer> {
             description = "objectives to compare, the first is the baseline (default: ${DEFAULT-VALUE})")
     List<String> objectives;
 
-    @Option(names = "--prompts", defaultValue = "640", description = "corpus prompts the target answers (default: ${DEFAULT-VALUE})")
-    int prompts;
+    @Option(names = "--prompts", description = "conversations the target answers (default: the device's recipe: 640 on a CPU)")
+    Integer prompts;
 
-    @Option(names = "--regen-tokens", defaultValue = "96", description = "tokens per regenerated answer (default: ${DEFAULT-VALUE})")
-    int regenTokens;
+    @Option(names = "--regen-tokens", description = "tokens per regenerated answer, at most (default: the device's recipe: 96 on a CPU)")
+    Integer regenTokens;
 
     @Option(names = "--steps", defaultValue = "300", description = "drafter training steps per objective (default: ${DEFAULT-VALUE})")
     int steps;
 
-    @Option(names = "--block-size", defaultValue = "8")
-    int blockSize;
+    @Option(names = "--block-size", description = "B (default: 8 on a CPU, 16 on a GPU)")
+    Integer blockSize;
 
     @Option(names = "--eval-prompts", defaultValue = "6", description = "prompts per benchmark (default: ${DEFAULT-VALUE})")
     int evalPrompts;
@@ -61,17 +61,18 @@ final class DemoCommand implements Callable<Integer> {
     @Option(names = "--seed", defaultValue = "7")
     long seed;
 
-    @Option(names = "--regen-batch", defaultValue = "32", description = "prompts the target answers together (default: ${DEFAULT-VALUE})")
-    int regenBatch;
+    @Option(names = "--regen-batch", description = "prompts the target answers together (default: the device's recipe)")
+    Integer regenBatch;
 
     @Option(names = "--no-baseline", description = "skip plain decoding in the evaluation (no speedup column)")
     boolean noBaseline;
 
-    @Option(names = "--batch", description = "drafter training: sequences per step (default: 8)")
+    @Option(names = "--batch", description = "drafter training: sequences per step (default: the device's preset)")
     Integer batch;
 
-    @Option(names = "--blocks-per-sequence", description = "drafter training: anchors per sequence (default: 12)")
-    Integer blocks;
+    @Option(names = "--blocks-per-sequence", paramLabel = "N|all",
+            description = "drafter training: anchors per sequence, at most (default: 512, capped by the response length)")
+    String blocks;
 
     @Mixin
     Options.Training training;
@@ -91,22 +92,31 @@ final class DemoCommand implements Callable<Integer> {
             throw new IllegalArgumentException("no target at " + targetFolder + " (the embedded default is "
                     + "datasets/targets/default; train one with bin/blockdraft train-target --size small)");
         }
-        try (Target target = Target.load(targetFolder, hardware.resolve())) {
+        ai.djl.Device device = hardware.resolve();
+        try (Target target = Target.load(targetFolder, device)) {
             System.out.println("target: " + target);
             Path regenDir = out.resolve("regenerated");
-            RegeneratedData rd = Files.exists(regenDir.resolve(RegeneratedData.MANIFEST)) ? RegeneratedData.load(regenDir)
-                    : Workflows.regenerate(target, folder, regenDir, prompts, 48,
-                            new Regenerator.Settings(regenTokens, regenBatch, 0, 1, 160), 1234);
+            RegenerationRecipe recipe = RegenerationRecipe.defaultsFor(device);
+            if (prompts != null) {
+                recipe = recipe.withConversations(prompts, Math.min(recipe.validation(), Math.max(1, prompts / 4)));
+            }
+            if (regenTokens != null) {
+                recipe = recipe.withMaxNewTokens(regenTokens);
+            }
+            if (regenBatch != null) {
+                recipe = recipe.withBatch(regenBatch);
+            }
+            RegeneratedData rd = Workflows.regeneratedData(target, folder, regenDir, recipe);
             System.out.printf("regenerated data: %d training + %d validation sequences (%,d tokens)%n",
                     rd.train().size(), rd.validation().size(), rd.manifest().trainTokens());
-            DrafterConfig dc = DrafterConfig.forTarget(target.config(), targetFolder.getFileName().toString(), blockSize,
-                    target.tokenizer().maskId());
-            DraftTrainConfig tc = DraftTrainConfig.smallCpu().withSteps(steps).withSeed(seed);
+            DrafterConfig dc = DrafterConfig.forTarget(target.config(), targetFolder.getFileName().toString(),
+                    blockSize != null ? blockSize : DrafterConfig.defaultBlockSize(device), target.tokenizer().maskId());
+            DraftTrainConfig tc = DraftTrainConfig.defaultsFor(device).withSteps(steps).withSeed(seed);
             if (batch != null) {
                 tc = tc.withOptimizer(tc.optimizer().withBatch(batch, tc.optimizer().seqLen()));
             }
             if (blocks != null) {
-                tc = tc.withBlocksPerSequence(blocks);
+                tc = tc.withBlocksPerSequence(TrainDrafterCommand.parseBlocks(blocks));
             }
             BenchmarkRun run = BenchmarkRun.of(evalPrompts, evalTokens, Benchmark.values()).withBaseline(!noBaseline);
             List<AcceptanceReport> reports = new ArrayList<>();

@@ -3,7 +3,7 @@ package dev.blockdraft.cli;
 import dev.blockdraft.data.DataFolder;
 import dev.blockdraft.lm.Target;
 import dev.blockdraft.train.RegeneratedData;
-import dev.blockdraft.train.Regenerator;
+import dev.blockdraft.train.RegenerationRecipe;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
@@ -19,20 +19,25 @@ final class RegenerateCommand implements Callable<Integer> {
     @Option(names = "--out", paramLabel = "DIR", description = "output folder (default: runs/regenerated/<target name>)")
     Path out;
 
-    @Option(names = "--prompts", defaultValue = "600", description = "prompts to answer (default: ${DEFAULT-VALUE})")
-    int prompts;
+    @Option(names = "--prompts", paramLabel = "N|all",
+            description = "conversations to answer, at most (default: all on a GPU, 640 on a CPU)")
+    String prompts;
 
-    @Option(names = "--validation", defaultValue = "48", description = "of which held out for validation (default: ${DEFAULT-VALUE})")
-    int validation;
+    @Option(names = "--validation", description = "of which held out for validation (default: 256 on a GPU, 48 on a CPU)")
+    Integer validation;
 
-    @Option(names = "--max-new-tokens", defaultValue = "128")
-    int maxNewTokens;
+    @Option(names = "--follow-ups", paramLabel = "SHARE",
+            description = "share of conversations with a second user turn asked after the first answer (default: 0.5)")
+    Double followUps;
 
-    @Option(names = "--max-prompt-tokens", defaultValue = "192")
-    int maxPromptTokens;
+    @Option(names = "--max-new-tokens", description = "tokens per answer, at most (default: 512 on a GPU, 96 on a CPU)")
+    Integer maxNewTokens;
 
-    @Option(names = "--batch", defaultValue = "32", description = "prompts decoded together (default: ${DEFAULT-VALUE})")
-    int batch;
+    @Option(names = "--max-prompt-tokens", description = "longest first prompt kept (default: 256 on a GPU, 160 on a CPU)")
+    Integer maxPromptTokens;
+
+    @Option(names = "--batch", description = "prompts decoded together (default: 256 on a GPU, 32 on a CPU)")
+    Integer batch;
 
     @Option(names = "--temperature", defaultValue = "0", description = "0 = greedy (default)")
     double temperature;
@@ -54,13 +59,46 @@ final class RegenerateCommand implements Callable<Integer> {
         DataFolder folder = data.resolve();
         Path targetDir = this.targetDir != null ? this.targetDir : dev.blockdraft.Workflows.defaultTargetFolder();
         Path out = this.out != null ? this.out : dev.blockdraft.Workflows.defaultRegeneratedFolder(targetDir);
-        try (Target target = Target.load(targetDir, hardware.resolve())) {
-            RegeneratedData written = dev.blockdraft.Workflows.regenerate(target, folder, out, prompts, validation,
-                    new Regenerator.Settings(maxNewTokens, batch, temperature, topP, maxPromptTokens), seed);
+        ai.djl.Device device = hardware.resolve();
+        RegenerationRecipe recipe = recipe(device);
+        try (Target target = Target.load(targetDir, device)) {
+            RegeneratedData written = dev.blockdraft.Workflows.regenerate(target, folder, out, recipe);
             System.out.printf("regenerated %d training + %d validation sequences (%,d + %,d tokens) → %s%n",
                     written.train().size(), written.validation().size(), written.manifest().trainTokens(),
                     written.manifest().validationTokens(), out);
         }
         return 0;
+    }
+
+    RegenerationRecipe recipe(ai.djl.Device device) {
+        RegenerationRecipe r = RegenerationRecipe.defaultsFor(device).withSeed(seed).withSampling(temperature, topP);
+        int n = prompts == null ? r.conversations() : prompts.trim().equalsIgnoreCase("all") ? RegenerationRecipe.ALL
+                : parsePositive("--prompts", prompts);
+        r = r.withConversations(n, validation != null ? validation : Math.min(r.validation(), Math.max(1, n / 4)));
+        if (followUps != null) {
+            r = r.withFollowUpShare(followUps);
+        }
+        if (maxNewTokens != null) {
+            r = r.withMaxNewTokens(maxNewTokens);
+        }
+        if (maxPromptTokens != null) {
+            r = r.withMaxPromptTokens(maxPromptTokens);
+        }
+        if (batch != null) {
+            r = r.withBatch(batch);
+        }
+        return r;
+    }
+
+    private static int parsePositive(String flag, String value) {
+        try {
+            int n = Integer.parseInt(value.trim());
+            if (n > 0) {
+                return n;
+            }
+        } catch (NumberFormatException ignored) {
+            // the message below
+        }
+        throw new IllegalArgumentException(flag + " " + value + ": give a positive number or 'all'");
     }
 }

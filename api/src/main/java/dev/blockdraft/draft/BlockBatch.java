@@ -42,6 +42,54 @@ public record BlockBatch(int sequences, int length, int blocks, int blockSize, i
         }
     }
 
+    /**
+     * Blocks at the given anchors of each sequence (each list sorted or not, positions < the
+     * sequence's length); sequences are cut at {@code maxLength}; rows hold ⌊rowQueries/B⌋ blocks.
+     */
+    public static BlockBatch of(java.util.List<int[]> sequences, java.util.List<int[]> anchors, int blockSize, int maxLength,
+            int maskId, int padId, int rowQueries) {
+        int s = sequences.size(), b = blockSize, k = b - 1;
+        int most = 1;
+        for (int[] a : anchors) {
+            most = Math.max(most, a.length);
+        }
+        int rowBlocks = Math.min(most, Math.max(1, rowQueries / b));
+        int m = (most + rowBlocks - 1) / rowBlocks * rowBlocks; // blocks per sequence, padded to whole rows
+        int l = 1;
+        for (int[] seq : sequences) {
+            l = Math.max(l, Math.min(seq.length, maxLength));
+        }
+        long[] ids = new long[s * l];
+        long[] anchorOf = new long[s * m];
+        long[] anchorTokens = new long[s * m];
+        long[] labels = new long[s * m * k];
+        float[] slotMask = new float[s * m * k];
+        int real = 0;
+        for (int r = 0; r < s; r++) {
+            int[] seq = sequences.get(r);
+            int len = Math.min(seq.length, maxLength);
+            for (int i = 0; i < l; i++) {
+                ids[r * l + i] = i < len ? seq[i] : padId;
+            }
+            int[] a = anchors.get(r);
+            for (int j = 0; j < m; j++) {
+                boolean isReal = j < a.length;
+                int anchor = isReal ? a[j] : 0;
+                real += isReal ? 1 : 0;
+                anchorOf[r * m + j] = anchor;
+                anchorTokens[r * m + j] = isReal ? seq[anchor] : padId;
+                for (int i = 1; i < b; i++) {
+                    int slot = (r * m + j) * k + (i - 1);
+                    int target = anchor + i;
+                    boolean labelled = isReal && target < len;
+                    labels[slot] = labelled ? seq[target] : 0;
+                    slotMask[slot] = labelled ? 1f : 0f;
+                }
+            }
+        }
+        return new BlockBatch(s, l, m, b, rowBlocks, maskId, ids, anchorOf, anchorTokens, labels, slotMask, real);
+    }
+
     /** Device arrays of a batch; see {@link Drafter#slotLogits(ai.djl.ndarray.NDArray, OnDevice)}. */
     public record OnDevice(int sequences, int rowsPerSequence, NDArray ids, NDArray contextPositions, NDArray blockIds,
             NDArray blockPositions, NDArray mask, NDArray labels, NDArray slotMask) {}

@@ -231,6 +231,34 @@ public final class Drafter implements AutoCloseable {
         return head(slots);
     }
 
+    /**
+     * Teacher-forced greedy acceptance at given anchors of one sequence: for each anchor, how many
+     * of the block's drafts (argmax per slot) match the sequence's next tokens, stopping at the
+     * first mismatch or at the sequence's end — the accepted length greedy verification gives
+     * there when the sequence is the target's own greedy output.
+     */
+    public int[] acceptedAt(LlamaModel featureModel, int[] ids, int[] anchors, int padId) {
+        if (anchors.length == 0) {
+            return new int[0];
+        }
+        BlockBatch batch = BlockBatch.of(List.of(ids), List.of(anchors), config.blockSize(), ids.length, config.maskTokenId(),
+                padId, 512);
+        int k = config.slots();
+        try (NDManager scope = params.manager().newSubManager()) {
+            NDArray logits = slotLogits(featureModel, batch.toDevice(scope, computeType())); // (M, K, V)
+            long[] best = logits.argMax(-1).toLongArray();
+            int[] out = new int[anchors.length];
+            for (int j = 0; j < anchors.length; j++) {
+                int a = 0;
+                while (a < k && batch.slotMask()[j * k + a] > 0 && best[j * k + a] == batch.labels()[j * k + a]) {
+                    a++;
+                }
+                out[j] = a;
+            }
+            return out;
+        }
+    }
+
     /** (S, …) → (S·n, …): each sequence's row repeated n times, in order. */
     private static NDArray repeatRows(NDArray x, int n) {
         Shape s = x.getShape();

@@ -22,17 +22,22 @@ public final class DrafterCheckpoint {
     private DrafterCheckpoint() {}
 
     public static void save(Drafter drafter, Path folder, Map<String, String> extraFiles, AtomicFiles.FolderContent more) {
-        var tensors = SafeTensors.fromArrays(drafter.parameters().asMap());
         AtomicFiles.writeFolder(folder, dir -> {
-            Files.writeString(dir.resolve(HfCheckpoint.CONFIG), drafter.config().toJson());
-            try (OutputStream out = new BufferedOutputStream(Files.newOutputStream(dir.resolve(SafeTensors.SINGLE_FILE)), 1 << 20)) {
-                SafeTensors.write(out, tensors, Map.of("target", drafter.config().targetName()), false);
-            }
-            for (Map.Entry<String, String> e : extraFiles.entrySet()) {
-                Files.writeString(dir.resolve(e.getKey()), e.getValue());
-            }
+            writeFiles(drafter, dir, extraFiles);
             more.writeInto(dir);
         });
+    }
+
+    /** Writes the drafter's files (config, weights, extras) into an existing folder, non-atomically. */
+    public static void writeFiles(Drafter drafter, Path dir, Map<String, String> extraFiles) throws java.io.IOException {
+        var tensors = SafeTensors.fromArrays(drafter.parameters().asMap());
+        Files.writeString(dir.resolve(HfCheckpoint.CONFIG), drafter.config().toJson());
+        try (OutputStream out = new BufferedOutputStream(Files.newOutputStream(dir.resolve(SafeTensors.SINGLE_FILE)), 1 << 20)) {
+            SafeTensors.write(out, tensors, Map.of("target", drafter.config().targetName()), false);
+        }
+        for (Map.Entry<String, String> e : extraFiles.entrySet()) {
+            Files.writeString(dir.resolve(e.getKey()), e.getValue());
+        }
     }
 
     /** Loads a drafter for {@code target}, failing clearly if it was trained for another target. */

@@ -72,6 +72,63 @@ public record DrafterConfig(LlamaConfig target, String targetName, int blockSize
                 target.numAttentionHeads(), target.numKeyValueHeads(), target.intermediateSize(), maskTokenId, 1);
     }
 
+    /** B on a GPU by default: DFlash's block size. */
+    public static final int DEFAULT_BLOCK_SIZE = 16;
+    /** B on a CPU by default: the demo's embedded 4M target answers in short loops, and 8 keeps its steps cheap. */
+    public static final int DEFAULT_CPU_BLOCK_SIZE = 8;
+
+    public static int defaultBlockSize(ai.djl.Device device) {
+        return device.isGpu() ? DEFAULT_BLOCK_SIZE : DEFAULT_CPU_BLOCK_SIZE;
+    }
+
+    /**
+     * DFlash's rule for the target layers a drafter of {@code draftLayers} layers reads: one per
+     * drafter layer, spread evenly over layers 1..L−3 (rounded half to even, as Python's round), or
+     * the middle layer for a one-layer drafter ({@code build_target_layer_ids}).
+     */
+    public static int[] dflashLayers(int targetLayers, int draftLayers) {
+        if (draftLayers < 1) {
+            throw new IllegalArgumentException("drafter layers " + draftLayers + " must be >= 1");
+        }
+        if (draftLayers == 1) {
+            return new int[] {targetLayers / 2};
+        }
+        int start = 1, end = targetLayers - 3, span = end - start;
+        if (end < start) {
+            throw new IllegalArgumentException("DFlash's layer rule needs a target of at least 4 layers, got " + targetLayers);
+        }
+        int[] out = new int[draftLayers];
+        for (int i = 0; i < draftLayers; i++) {
+            out[i] = (int) Math.rint(start + (double) i * span / (draftLayers - 1));
+        }
+        return out;
+    }
+
+    /**
+     * Parses {@code --feature-layers}: a comma-separated list of 0-based target layers,
+     * {@code dflash} ({@link #dflashLayers}) or {@code spread} (the default, {@link #uniformLayers} of three).
+     */
+    public DrafterConfig withFeatureLayers(String spec) {
+        String s = spec.trim().toLowerCase(java.util.Locale.ROOT);
+        if (s.equals("dflash")) {
+            return withFeatureLayers(dflashLayers(target.numHiddenLayers(), numLayers));
+        }
+        if (s.equals("spread")) {
+            return withFeatureLayers(uniformLayers(target.numHiddenLayers(), Math.min(3, target.numHiddenLayers())));
+        }
+        String[] parts = s.split(",");
+        int[] layers = new int[parts.length];
+        for (int i = 0; i < parts.length; i++) {
+            try {
+                layers[i] = Integer.parseInt(parts[i].trim());
+            } catch (NumberFormatException e) {
+                throw new IllegalArgumentException("--feature-layers " + spec + ": '" + parts[i].trim()
+                        + "' is not a layer number; give 0-based layers like 1,5,9, or dflash, or spread", e);
+            }
+        }
+        return withFeatureLayers(layers);
+    }
+
     /** n layer indices spread evenly from layer 1 to the last (DFlash skips the embedding-near layer 0). */
     public static int[] uniformLayers(int targetLayers, int n) {
         if (n >= targetLayers) {

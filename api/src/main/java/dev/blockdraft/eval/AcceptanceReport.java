@@ -90,12 +90,88 @@ public final class AcceptanceReport implements Displayable {
      * @param mismatches   turns whose speculative output differed from the target's greedy output (0 expected)
      * @param offlineTau   the offline expected τ of {@link OfflineTau}, NaN when not computed
      */
+    /**
+     * One prompt's share of a benchmark (all its turns): verification steps and the tokens they
+     * emitted; with {@link SpeculativeEvaluator#withMismatchCheck}, also Σ(accepted + 1) over the
+     * steps as verification accepted them ({@code visited}) and as the drafter's training forward
+     * accepts them teacher-forced at exactly the same anchors ({@code forced}), and the steps where
+     * the two differ — −1 when not measured.
+     */
+    public record PromptResult(String id, long steps, long emitted, long visited, long forced, int forcedMismatches) {
+        public PromptResult(String id, long steps, long emitted) {
+            this(id, steps, emitted, -1, -1, -1);
+        }
+
+        public double tau() {
+            return steps == 0 ? Double.NaN : (double) emitted / steps;
+        }
+    }
+
     public record BenchmarkResult(Benchmark benchmark, int prompts, int turns, int skippedTurns, long tokens,
-            SpecStats stats, long plainTokens, double plainSeconds, int mismatches, double offlineTau) {
+            SpecStats stats, long plainTokens, double plainSeconds, int mismatches, double offlineTau,
+            List<PromptResult> perPrompt) {
 
         public BenchmarkResult {
             Objects.requireNonNull(benchmark, "benchmark");
             Objects.requireNonNull(stats, "stats");
+            perPrompt = perPrompt == null ? List.of() : List.copyOf(perPrompt);
+        }
+
+        /** A result without per-prompt records. */
+        public BenchmarkResult(Benchmark benchmark, int prompts, int turns, int skippedTurns, long tokens, SpecStats stats,
+                long plainTokens, double plainSeconds, int mismatches, double offlineTau) {
+            this(benchmark, prompts, turns, skippedTurns, tokens, stats, plainTokens, plainSeconds, mismatches, offlineTau,
+                    List.of());
+        }
+
+        /**
+         * τ teacher-forced at the anchors decoding visited (Σ forced / Σ steps), NaN unless measured;
+         * equal to {@link #visitedTau} unless training and decoding compute different drafts.
+         */
+        public double forcedTau() {
+            return sumOver(PromptResult::forced);
+        }
+
+        /** 1 + mean accepted drafts per verification step, as verification accepted them (those the decoded text holds). */
+        public double visitedTau() {
+            return sumOver(PromptResult::visited);
+        }
+
+        /** Steps whose teacher-forced acceptance differs from the online one (0 when train and serve agree); −1 unless measured. */
+        public int forcedMismatches() {
+            int n = 0;
+            for (PromptResult p : perPrompt) {
+                if (p.forcedMismatches() < 0) {
+                    return -1;
+                }
+                n += p.forcedMismatches();
+            }
+            return perPrompt.isEmpty() ? -1 : n;
+        }
+
+        private double sumOver(java.util.function.ToLongFunction<PromptResult> f) {
+            long num = 0, den = 0;
+            for (PromptResult p : perPrompt) {
+                if (f.applyAsLong(p) < 0) {
+                    return Double.NaN;
+                }
+                num += f.applyAsLong(p);
+                den += p.steps();
+            }
+            return den == 0 ? Double.NaN : (double) num / den;
+        }
+
+        /**
+         * The 95% bootstrap interval of τ over prompts ({@link Bootstrap#ratioInterval}): how far
+         * the choice of prompts alone can move this benchmark's τ; {NaN, NaN} without per-prompt records.
+         */
+        public double[] tauInterval() {
+            long[] emitted = new long[perPrompt.size()], steps = new long[perPrompt.size()];
+            for (int i = 0; i < emitted.length; i++) {
+                emitted[i] = perPrompt.get(i).emitted();
+                steps[i] = perPrompt.get(i).steps();
+            }
+            return Bootstrap.ratioInterval(emitted, steps);
         }
 
         /** A result without a baseline nor an offline τ, e.g. for building reports by hand. */
@@ -105,12 +181,12 @@ public final class AcceptanceReport implements Displayable {
 
         public BenchmarkResult withBaseline(long tokens, double seconds, int mismatches) {
             return new BenchmarkResult(benchmark, prompts, turns, skippedTurns, this.tokens, stats, tokens, seconds,
-                    mismatches, offlineTau);
+                    mismatches, offlineTau, perPrompt);
         }
 
         public BenchmarkResult withOfflineTau(double tau) {
             return new BenchmarkResult(benchmark, prompts, turns, skippedTurns, tokens, stats, plainTokens, plainSeconds,
-                    mismatches, tau);
+                    mismatches, tau, perPrompt);
         }
 
         /** Tokens emitted per verification step, the bonus token included: {@code emitted / steps}. */
@@ -543,6 +619,26 @@ public final class AcceptanceReport implements Displayable {
             }
             b.add("slot_acceptance", rates);
             b.add("speedup", number(r.speedup()));
+            double[] ci = r.tauInterval();
+            b.add("tau_ci_low", number(ci[0]));
+            b.add("tau_ci_high", number(ci[1]));
+            b.add("visited_tau", number(r.visitedTau()));
+            b.add("forced_tau", number(r.forcedTau()));
+            b.addProperty("forced_mismatches", r.forcedMismatches());
+            JsonArray per = new JsonArray();
+            for (PromptResult pr : r.perPrompt()) {
+                JsonObject one = new JsonObject();
+                one.addProperty("id", pr.id());
+                one.addProperty("steps", pr.steps());
+                one.addProperty("emitted", pr.emitted());
+                if (pr.forced() >= 0) {
+                    one.addProperty("visited", pr.visited());
+                    one.addProperty("forced", pr.forced());
+                    one.addProperty("forced_mismatches", pr.forcedMismatches());
+                }
+                per.add(one);
+            }
+            b.add("per_prompt", per);
             list.add(b);
         }
         o.add("benchmarks", list);
@@ -606,7 +702,7 @@ public final class AcceptanceReport implements Displayable {
             results.add(new BenchmarkResult(Benchmark.parse(b.get("benchmark").getAsString()), b.get("prompts").getAsInt(),
                     b.get("turns").getAsInt(), b.get("skipped_turns").getAsInt(), b.get("tokens").getAsLong(), stats,
                     b.get("plain_tokens").getAsLong(), number(b.get("plain_seconds")), b.get("mismatches").getAsInt(),
-                    number(b.get("offline_tau"))));
+                    number(b.get("offline_tau")), perPromptFromJson(b.getAsJsonArray("per_prompt"))));
         }
         JsonElement s = o.get("settings");
         JsonElement p = o.get("provenance");
@@ -614,6 +710,20 @@ public final class AcceptanceReport implements Displayable {
                 o.get("target").getAsString(), blockSize, results,
                 s == null || s.isJsonNull() ? null : settingsFromJson(s.getAsJsonObject()),
                 p == null || p.isJsonNull() ? null : GSON.fromJson(p, Provenance.class));
+    }
+
+    private static List<PromptResult> perPromptFromJson(JsonArray a) {
+        List<PromptResult> out = new ArrayList<>();
+        if (a != null) {
+            for (JsonElement e : a) {
+                JsonObject o = e.getAsJsonObject();
+                boolean forced = o.has("forced");
+                out.add(new PromptResult(o.get("id").getAsString(), o.get("steps").getAsLong(), o.get("emitted").getAsLong(),
+                        forced ? o.get("visited").getAsLong() : -1, forced ? o.get("forced").getAsLong() : -1,
+                        forced ? o.get("forced_mismatches").getAsInt() : -1));
+            }
+        }
+        return out;
     }
 
     private static JsonObject settingsJson(BenchmarkRun s) {

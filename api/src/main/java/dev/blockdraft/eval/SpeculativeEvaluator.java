@@ -66,13 +66,14 @@ public final class SpeculativeEvaluator {
     private final PrintStream progress;
     private final boolean interactive;
     private final boolean captureProvenance;
+    private final boolean mismatchCheck;
 
     public SpeculativeEvaluator() {
-        this("", null, null, null, System.out, System.console() != null, true);
+        this("", null, null, null, System.out, System.console() != null, true, true);
     }
 
     private SpeculativeEvaluator(String objective, String drafterName, OfflineTau offlineTau, Consumer<Decoded> listener,
-            PrintStream progress, boolean interactive, boolean captureProvenance) {
+            PrintStream progress, boolean interactive, boolean captureProvenance, boolean mismatchCheck) {
         this.objective = objective;
         this.drafterName = drafterName;
         this.offlineTau = offlineTau;
@@ -80,35 +81,51 @@ public final class SpeculativeEvaluator {
         this.progress = progress;
         this.interactive = interactive;
         this.captureProvenance = captureProvenance;
+        this.mismatchCheck = mismatchCheck;
+    }
+
+    /**
+     * The train/serve mismatch detector (on by default): after each turn, the drafter's training
+     * forward is run teacher-forced over the decoded text at exactly the anchors decoding visited,
+     * and its accepted lengths are compared with verification's, step by step. They agree unless
+     * training and decoding compute different drafts — a bug of the kind serving engines' users
+     * report as high offline accuracy with near-zero online acceptance. The report then shows
+     * visited τ = forced τ, and the remaining gap to the uniform-anchor offline τ is where
+     * verification lands (online decoding anchors at the target's bonus tokens, not at uniformly
+     * chosen positions): a selection effect, not a bug.
+     */
+    public SpeculativeEvaluator withMismatchCheck(boolean on) {
+        return new SpeculativeEvaluator(objective, drafterName, offlineTau, listener, progress, interactive,
+                captureProvenance, on);
     }
 
     /** Labels the report with the drafter's training objective ("uniform", "paper", ...). */
     public SpeculativeEvaluator withObjective(String name) {
         return new SpeculativeEvaluator(Objects.requireNonNull(name, "objective"), drafterName, offlineTau, listener,
-                progress, interactive, captureProvenance);
+                progress, interactive, captureProvenance, mismatchCheck);
     }
 
     /** Labels the drafter (default: its block size and depth). */
     public SpeculativeEvaluator withDrafterName(String name) {
-        return new SpeculativeEvaluator(objective, name, offlineTau, listener, progress, interactive, captureProvenance);
+        return new SpeculativeEvaluator(objective, name, offlineTau, listener, progress, interactive, captureProvenance, mismatchCheck);
     }
 
     /** Computes the offline expected τ per benchmark over the target's greedy outputs; null for none. */
     public SpeculativeEvaluator withOfflineTau(OfflineTau estimator) {
         return new SpeculativeEvaluator(objective, drafterName, estimator, listener, progress, interactive,
-                captureProvenance);
+                captureProvenance, mismatchCheck);
     }
 
     /** Called after every decoded turn, on the evaluating thread. */
     public SpeculativeEvaluator withListener(Consumer<Decoded> onDecoded) {
         return new SpeculativeEvaluator(objective, drafterName, offlineTau, onDecoded, progress, interactive,
-                captureProvenance);
+                captureProvenance, mismatchCheck);
     }
 
     /** Where the progress bar and warnings go; null for silence. */
     public SpeculativeEvaluator withProgress(PrintStream out, boolean redrawInPlace) {
         return new SpeculativeEvaluator(objective, drafterName, offlineTau, listener, out, redrawInPlace,
-                captureProvenance);
+                captureProvenance, mismatchCheck);
     }
 
     /** No progress bar nor warnings. */
@@ -118,7 +135,8 @@ public final class SpeculativeEvaluator {
 
     /** Whether to record a {@link Provenance} (git commit, data hashes, settings) in the report; on by default. */
     public SpeculativeEvaluator withProvenance(boolean capture) {
-        return new SpeculativeEvaluator(objective, drafterName, offlineTau, listener, progress, interactive, capture);
+        return new SpeculativeEvaluator(objective, drafterName, offlineTau, listener, progress, interactive, capture,
+                mismatchCheck);
     }
 
     /**
@@ -180,7 +198,10 @@ public final class SpeculativeEvaluator {
                 long tokens = 0, plainTokens = 0;
                 double plainSeconds = 0;
                 List<OfflineTau.Sequence> sequences = new ArrayList<>();
+                List<AcceptanceReport.PromptResult> perPrompt = new ArrayList<>();
                 for (BenchmarkPrompt prompt : entry.getValue()) {
+                    long promptSteps = 0, promptEmitted = 0, visited = 0, forced = 0;
+                    int forcedMismatches = 0;
                     List<ChatTemplate.Turn> history = new ArrayList<>();
                     List<String> users = prompt.turns();
                     for (int t = 0; t < users.size(); t++) {
@@ -200,6 +221,22 @@ public final class SpeculativeEvaluator {
                         int budget = Math.min(settings.maxNewTokens(), room);
                         SpeculativeDecoder.Output out = decoder.generate(ids, budget, eos);
                         stats = stats.plus(out.stats());
+                        promptSteps += out.stats().steps();
+                        promptEmitted += out.stats().emitted();
+                        if (mismatchCheck) {
+                            int[] decoded = Arrays.copyOf(ids, ids.length + out.tokens().length);
+                            System.arraycopy(out.tokens(), 0, decoded, ids.length, out.tokens().length);
+                            int[] teacherForced = drafter.acceptedAt(target.model(), decoded, out.anchors(),
+                                    target.tokenizer().padId());
+                            for (int s = 0; s < out.anchors().length; s++) {
+                                int online = out.accepted()[s];
+                                // the last step may run past the kept tokens: compare what the text holds
+                                int known = Math.min(online, decoded.length - 1 - out.anchors()[s]);
+                                visited += known + 1;
+                                forced += teacherForced[s] + 1;
+                                forcedMismatches += teacherForced[s] == known ? 0 : 1;
+                            }
+                        }
                         tokens += out.tokens().length;
                         turns++;
                         int[] greedy = out.tokens();
@@ -229,6 +266,10 @@ public final class SpeculativeEvaluator {
                         }
                         history.add(new ChatTemplate.Turn(user, answer));
                     }
+                    perPrompt.add(mismatchCheck
+                            ? new AcceptanceReport.PromptResult(prompt.id(), promptSteps, promptEmitted, visited, forced,
+                                    forcedMismatches)
+                            : new AcceptanceReport.PromptResult(prompt.id(), promptSteps, promptEmitted));
                     if (bar != null) {
                         bar.step(1, String.format("%s τ %.2f", benchmark.cliName(), stats.tau()));
                     }
@@ -238,7 +279,8 @@ public final class SpeculativeEvaluator {
                     offline = offlineTau.expectedTau(List.copyOf(sequences));
                 }
                 results.add(new AcceptanceReport.BenchmarkResult(benchmark, entry.getValue().size(), turns, skipped, tokens,
-                        stats, plainTokens, settings.measureBaseline() ? plainSeconds : Double.NaN, mismatches, offline));
+                        stats, plainTokens, settings.measureBaseline() ? plainSeconds : Double.NaN, mismatches, offline,
+                        perPrompt));
             }
         }
         Provenance provenance = null;

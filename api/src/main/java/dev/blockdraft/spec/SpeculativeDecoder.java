@@ -19,8 +19,14 @@ public final class SpeculativeDecoder {
     private final BlockProposer proposer;
     private final Drafter drafter; // null for proposers that are not block drafters
 
-    /** One decoded sequence and its statistics. */
-    public record Output(int[] tokens, SpecStats stats) {}
+    /**
+     * One decoded sequence and its statistics.
+     *
+     * @param anchors per verification step, the anchor's position in prompt + tokens
+     * @param accepted per verification step, the drafted tokens the target accepted (before any
+     *     cut at the stop token or the token budget)
+     */
+    public record Output(int[] tokens, SpecStats stats, int[] anchors, int[] accepted) {}
 
     public SpeculativeDecoder(Drafter drafter) {
         this.drafter = drafter;
@@ -62,6 +68,8 @@ public final class SpeculativeDecoder {
         long[] histogram = new long[b];
         long[] reached = new long[b - 1];
         long[] accepted = new long[b - 1];
+        int[] visitedAnchors = new int[Math.max(budget, 1) + 1];
+        int[] visitedAccepted = new int[visitedAnchors.length];
         long t0 = System.nanoTime();
         try (NDManager scope = target.manager().newSubManager();
                 KvCache targetCache = KvCache.forModel(target, scope, 1, prompt.length + budget + b);
@@ -94,6 +102,8 @@ public final class SpeculativeDecoder {
                         }
                     }
                     histogram[accept]++;
+                    visitedAnchors[(int) steps] = position;
+                    visitedAccepted[(int) steps] = accept;
                     steps++;
                     int bonus = (int) greedy[accept];
                     // keep anchor + accepted drafts in both caches; the bonus becomes the next anchor
@@ -117,7 +127,8 @@ public final class SpeculativeDecoder {
         int length = Math.min(n, Math.max(budget, 1));
         double seconds = (System.nanoTime() - t0) / 1e9;
         return new Output(Arrays.copyOf(out, length),
-                new SpecStats(b, steps, emitted, histogram, reached, accepted, seconds));
+                new SpecStats(b, steps, emitted, histogram, reached, accepted, seconds),
+                Arrays.copyOf(visitedAnchors, (int) steps), Arrays.copyOf(visitedAccepted, (int) steps));
     }
 
     private static NDArray ids(NDManager m, int[] tokens) {

@@ -132,45 +132,10 @@ public final class BlockSampler {
     }
 
     private BlockBatch build(List<RegeneratedData.Sequence> seqs, List<int[]> anchors) {
-        int s = seqs.size(), b = blockSize, k = b - 1;
-        int most = 1;
-        for (int[] a : anchors) {
-            most = Math.max(most, a.length);
-        }
-        int rowBlocks = Math.min(most, Math.max(1, rowQueries / b));
-        int m = (most + rowBlocks - 1) / rowBlocks * rowBlocks; // blocks per sequence, padded to whole rows
-        int l = 1;
+        List<int[]> ids = new ArrayList<>();
         for (RegeneratedData.Sequence seq : seqs) {
-            l = Math.max(l, Math.min(seq.ids().length, maxLength));
+            ids.add(seq.ids());
         }
-        long[] ids = new long[s * l];
-        long[] anchorOf = new long[s * m];
-        long[] anchorTokens = new long[s * m];
-        long[] labels = new long[s * m * k];
-        float[] slotMask = new float[s * m * k];
-        int real = 0;
-        for (int r = 0; r < s; r++) {
-            int[] seq = seqs.get(r).ids();
-            int len = Math.min(seq.length, maxLength);
-            for (int i = 0; i < l; i++) {
-                ids[r * l + i] = i < len ? seq[i] : padId;
-            }
-            int[] a = anchors.get(r);
-            for (int j = 0; j < m; j++) {
-                boolean isReal = j < a.length;
-                int anchor = isReal ? a[j] : 0;
-                real += isReal ? 1 : 0;
-                anchorOf[r * m + j] = anchor;
-                anchorTokens[r * m + j] = isReal ? seq[anchor] : padId;
-                for (int i = 1; i < b; i++) {
-                    int slot = (r * m + j) * k + (i - 1);
-                    int target = anchor + i;
-                    boolean labelled = isReal && target < len;
-                    labels[slot] = labelled ? seq[target] : 0;
-                    slotMask[slot] = labelled ? 1f : 0f;
-                }
-            }
-        }
-        return new BlockBatch(s, l, m, b, rowBlocks, maskId, ids, anchorOf, anchorTokens, labels, slotMask, real);
+        return BlockBatch.of(ids, anchors, blockSize, maxLength, maskId, padId, rowQueries);
     }
 }

@@ -8,7 +8,8 @@ import java.util.Map;
  *
  * @param optimizer steps, batch (sequences per micro-batch), learning rate, schedule, seed…;
  *     its {@code seqLen} caps the sequence length
- * @param blocksPerSequence random anchors (blocks) per sequence per step
+ * @param blocksPerSequence distinct random anchors (blocks) per sequence per step, at most; fewer
+ *     when the response has fewer positions ({@link BlockSampler#ALL}: every position)
  * @param validationSequences held-out sequences scored at each validation pass
  */
 public record DraftTrainConfig(TrainConfig optimizer, int blocksPerSequence, int validationSequences) {
@@ -21,9 +22,33 @@ public record DraftTrainConfig(TrainConfig optimizer, int blocksPerSequence, int
         }
     }
 
-    /** A few minutes on a 2-core CPU for the demo's small target. */
+    /** Anchors per sequence by default: DFlash's recipe samples 512 per sequence (every position of a shorter response). */
+    public static final int DEFAULT_BLOCKS_PER_SEQUENCE = 512;
+
+    /**
+     * The defaults for a device: on a GPU, {@link #gpu()}; on a CPU, {@link #smallCpu()}. Every
+     * front door (CLI, fluent API, demo) starts from these.
+     */
+    public static DraftTrainConfig defaultsFor(ai.djl.Device device) {
+        return device.isGpu() ? gpu() : smallCpu();
+    }
+
+    /**
+     * A few minutes on a 2-core CPU for the embedded target: dense anchors (every response
+     * position of its short answers), a checkpoint every 100 steps.
+     */
     public static DraftTrainConfig smallCpu() {
-        return new DraftTrainConfig(new TrainConfig(400, 8, 320, 1, 2e-3, 30, 0.1, 0.01, 1.0, 100, 1, 0, 7), 12, 48);
+        return new DraftTrainConfig(new TrainConfig(300, 4, 320, 1, 2e-3, 30, 0.1, 0.01, 1.0, 100, 1, 100, 7),
+                DEFAULT_BLOCKS_PER_SEQUENCE, 48);
+    }
+
+    /**
+     * A GPU run sized for the scaled regenerated data: 16 sequences of up to 1,024 tokens a step
+     * with up to 512 anchors each, 6,000 steps, held-out τ and a checkpoint every 500 steps.
+     */
+    public static DraftTrainConfig gpu() {
+        return new DraftTrainConfig(new TrainConfig(6000, 16, 1024, 1, 1e-3, 200, 0.1, 0.01, 1.0, 500, 1, 500, 7),
+                DEFAULT_BLOCKS_PER_SEQUENCE, 256);
     }
 
     /** Seconds, for tests. */
@@ -47,9 +72,13 @@ public record DraftTrainConfig(TrainConfig optimizer, int blocksPerSequence, int
         return new DraftTrainConfig(optimizer, m, validationSequences);
     }
 
+    public DraftTrainConfig withValidationSequences(int n) {
+        return new DraftTrainConfig(optimizer, blocksPerSequence, n);
+    }
+
     public Map<String, String> asMap() {
         Map<String, String> m = new LinkedHashMap<>(optimizer.asMap());
-        m.put("blocks_per_sequence", "" + blocksPerSequence);
+        m.put("blocks_per_sequence", blocksPerSequence == BlockSampler.ALL ? "all" : "" + blocksPerSequence);
         m.put("validation_sequences", "" + validationSequences);
         return m;
     }

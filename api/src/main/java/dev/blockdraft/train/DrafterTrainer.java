@@ -22,10 +22,16 @@ import java.util.SplittableRandom;
  * Trains a drafter on target-regenerated data with a composable objective. Per step: sample
  * sequences and anchors, run the frozen target once to get the conditioning features, draft all
  * blocks in one pass, score the B−1 slots with the objective, clip, step. Validation measures τ
- * on held-out regenerated data; checkpoints are atomic and resumable.
+ * on held-out regenerated data; checkpoints are atomic and resumable, and carry in {@value #BEST}/
+ * the drafter of the validation pass with the highest held-out τ (training to a plateau keeps the
+ * best as well as the last).
  */
 public final class DrafterTrainer {
     private static final String OBJECTIVE_STATE = "objective_state.json";
+    /** The sub-folder holding the drafter with the best held-out τ so far: a complete drafter folder. */
+    public static final String BEST = "best";
+    /** In {@link #BEST}: the step and held-out τ it was taken at. */
+    public static final String BEST_INFO = "best.json";
     private final DraftTrainConfig config;
     private final Objective objective;
     private final List<TrainingListener> listeners;
@@ -85,6 +91,7 @@ public final class DrafterTrainer {
         LrSchedule schedule = opt.schedule();
         try (DrafterStep stepper = new DrafterStep(drafter, objective, opt, precision, halfPrecisionTarget)) {
             int start = resume(drafter, stepper, run, outDir);
+            Best best = new Best(outDir == null ? null : Best.read(outDir.resolve(BEST)));
             listeners.forEach(l -> l.onStart(run, start, opt.steps()));
             long tokensSeen = run.steps().isEmpty() ? 0 : run.steps().get(run.steps().size() - 1).tokensSeen();
             for (int step = start; step < opt.steps(); step++) {
@@ -112,10 +119,11 @@ public final class DrafterTrainer {
                             opt.seqLen(), padId, opt.batchSize());
                     TrainingRun.Eval e = new TrainingRun.Eval(step + 1, metrics);
                     run.record(e);
+                    best.offer(drafter, step + 1, metrics.get("tau"));
                     listeners.forEach(l -> l.onEval(run, e));
                 }
                 if (outDir != null && (last || (opt.checkpointEvery() > 0 && (step + 1) % opt.checkpointEvery() == 0))) {
-                    save(drafter, stepper, run, step + 1, outDir, provenance);
+                    save(drafter, stepper, run, step + 1, outDir, provenance, best);
                     int reached = step + 1;
                     listeners.forEach(l -> l.onCheckpoint(run, reached, outDir));
                 }
@@ -148,7 +156,8 @@ public final class DrafterTrainer {
         return step;
     }
 
-    private void save(Drafter drafter, DrafterStep stepper, TrainingRun run, int step, Path outDir, Provenance provenance) {
+    private void save(Drafter drafter, DrafterStep stepper, TrainingRun run, int step, Path outDir, Provenance provenance,
+            Best best) {
         AdamW optimizer = stepper.optimizer();
         TrainerState state = TrainerState.of(step, config.optimizer(), run)
                 .withLossScaler(stepper.lossScaler());
@@ -163,6 +172,74 @@ public final class DrafterTrainer {
             if (finished) {
                 Files.deleteIfExists(dir.resolve(TrainerState.OPTIMIZER_FILE));
             }
+            best.writeInto(dir.resolve(BEST), outDir.resolve(BEST), drafter, extra);
         });
+    }
+
+    /**
+     * The best validation pass so far: its step and τ, and a host copy of the weights when it was
+     * taken in this process (a resumed run knows the step and τ from disk and keeps that copy).
+     */
+    private static final class Best {
+        private double tau = Double.NEGATIVE_INFINITY;
+        private int step = -1;
+        private Map<String, float[]> weights; // null: the copy on disk (if any) is current
+
+        Best(double[] onDisk) {
+            if (onDisk != null) {
+                step = (int) onDisk[0];
+                tau = onDisk[1];
+            }
+        }
+
+        /** {step, tau} recorded in a best folder, or null. */
+        static double[] read(Path folder) {
+            Path info = folder.resolve(BEST_INFO);
+            if (!Files.exists(info)) {
+                return null;
+            }
+            try {
+                Map<String, Double> m = new Gson().fromJson(Files.readString(info),
+                        new TypeToken<Map<String, Double>>() { }.getType());
+                return new double[] {m.get("step"), m.get("tau")};
+            } catch (IOException | RuntimeException e) {
+                throw BadInputException.of(info, "cannot read the best checkpoint's record: " + e.getMessage(), e);
+            }
+        }
+
+        void offer(Drafter drafter, int atStep, Double heldOutTau) {
+            if (heldOutTau != null && heldOutTau > tau) {
+                tau = heldOutTau;
+                step = atStep;
+                weights = new LinkedHashMap<>();
+                drafter.parameters().asMap().forEach((name, w) -> weights.put(name, w.toFloatArray()));
+            }
+        }
+
+        /** Writes the best drafter into {@code fresh}: from the host copy, else carried over from {@code previous}. */
+        void writeInto(Path fresh, Path previous, Drafter drafter, Map<String, String> extra) throws IOException {
+            if (weights != null) {
+                try (dev.blockdraft.nn.StateDict copy = new dev.blockdraft.nn.StateDict(
+                        ai.djl.ndarray.NDManager.newBaseManager(ai.djl.Device.cpu()))) {
+                    weights.forEach((name, w) -> copy.put(name, copy.manager().create(w,
+                            drafter.parameters().get(name).getShape())));
+                    Drafter view = drafter.over(copy, drafter.target());
+                    Files.createDirectories(fresh);
+                    DrafterCheckpoint.writeFiles(view, fresh, extra);
+                }
+                Files.writeString(fresh.resolve(BEST_INFO), new Gson().toJson(Map.of("step", step, "tau", tau)));
+            } else if (Files.isDirectory(previous)) {
+                try (java.util.stream.Stream<Path> files = Files.walk(previous)) {
+                    for (Path from : (Iterable<Path>) files::iterator) {
+                        Path to = fresh.resolve(previous.relativize(from).toString());
+                        if (Files.isDirectory(from)) {
+                            Files.createDirectories(to);
+                        } else {
+                            Files.copy(from, to);
+                        }
+                    }
+                }
+            }
+        }
     }
 }

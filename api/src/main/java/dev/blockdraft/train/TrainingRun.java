@@ -84,6 +84,18 @@ public final class TrainingRun implements Updatable {
     }
 
     /** The last recorded value of a validation metric, or NaN. */
+    /** The highest value a metric reached over the run's validation passes, NaN if never measured. */
+    public synchronized double bestEval(String metric) {
+        double best = Double.NaN;
+        for (Eval e : evals) {
+            Double v = e.metrics().get(metric);
+            if (v != null && !(v <= best)) {
+                best = v;
+            }
+        }
+        return best;
+    }
+
     public synchronized double lastEval(String metric) {
         for (int i = evals.size() - 1; i >= 0; i--) {
             Double v = evals.get(i).metrics().get(metric);

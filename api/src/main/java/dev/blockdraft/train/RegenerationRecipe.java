@@ -1,0 +1,109 @@
+package dev.blockdraft.train;
+
+import ai.djl.Device;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/**
+ * How drafter training data is regenerated: which conversations ({@link PromptMix}), how many,
+ * how long the target may answer, and how it decodes. One value, with one set of defaults
+ * ({@link #defaultsFor}), for the CLI, the fluent API and the demo; a regenerated folder records
+ * it and is reused only under the same recipe.
+ *
+ * @param conversations conversations to answer, at most ({@link #ALL} for every one the corpora give)
+ * @param validation of which held out (whole conversations, so no turn leaks into training)
+ * @param followUpShare fraction of conversations with a second user turn
+ * @param maxNewTokens tokens per answer, at most (the target may stop earlier)
+ * @param maxPromptTokens longest first prompt kept
+ * @param batch prompts decoded together
+ * @param temperature 0 = greedy
+ * @param topP nucleus mass when sampling
+ * @param seed shuffles the conversations and draws their follow-ups (and sampling)
+ */
+public record RegenerationRecipe(int conversations, int validation, double followUpShare, int maxNewTokens,
+        int maxPromptTokens, int batch, double temperature, double topP, long seed) {
+    public static final int ALL = Integer.MAX_VALUE;
+
+    public RegenerationRecipe {
+        if (conversations < 2 || validation < 1 || validation >= conversations) {
+            throw new IllegalArgumentException("validation=" + validation + " must be within 1.." + (conversations - 1)
+                    + " (conversations=" + conversations + ")");
+        }
+        if (!(followUpShare >= 0 && followUpShare <= 1)) {
+            throw new IllegalArgumentException("follow-up share " + followUpShare + " must be within [0, 1]");
+        }
+        if (maxNewTokens < 1 || maxPromptTokens < 1 || batch < 1) {
+            throw new IllegalArgumentException("max-new-tokens, max-prompt-tokens and batch must be >= 1");
+        }
+        if (temperature < 0 || !(topP > 0 && topP <= 1)) {
+            throw new IllegalArgumentException("temperature=" + temperature + " must be >= 0 and top-p=" + topP
+                    + " within (0, 1]");
+        }
+    }
+
+    /**
+     * The defaults for a device. On a GPU, DFlash's data scale: every conversation the corpora give
+     * (about 9,000 first prompts, half with a follow-up), answers up to 512 tokens, 256 prompts a
+     * batch. On a CPU, what a 2-core machine answers in a few minutes with the embedded 4M target:
+     * 640 conversations, answers up to 96 tokens.
+     */
+    public static RegenerationRecipe defaultsFor(Device device) {
+        return device.isGpu() ? new RegenerationRecipe(ALL, 256, 0.5, 512, 256, 256, 0, 1, 1234)
+                : new RegenerationRecipe(640, 48, 0.5, 96, 160, 32, 0, 1, 1234);
+    }
+
+    public Regenerator.Settings settings() {
+        return new Regenerator.Settings(maxNewTokens, batch, temperature, topP, maxPromptTokens);
+    }
+
+    public RegenerationRecipe withConversations(int n, int heldOut) {
+        return new RegenerationRecipe(n, heldOut, followUpShare, maxNewTokens, maxPromptTokens, batch, temperature, topP, seed);
+    }
+
+    public RegenerationRecipe withMaxNewTokens(int n) {
+        return new RegenerationRecipe(conversations, validation, followUpShare, n, maxPromptTokens, batch, temperature, topP,
+                seed);
+    }
+
+    public RegenerationRecipe withMaxPromptTokens(int n) {
+        return new RegenerationRecipe(conversations, validation, followUpShare, maxNewTokens, n, batch, temperature, topP,
+                seed);
+    }
+
+    public RegenerationRecipe withFollowUpShare(double share) {
+        return new RegenerationRecipe(conversations, validation, share, maxNewTokens, maxPromptTokens, batch, temperature,
+                topP, seed);
+    }
+
+    public RegenerationRecipe withBatch(int n) {
+        return new RegenerationRecipe(conversations, validation, followUpShare, maxNewTokens, maxPromptTokens, n, temperature,
+                topP, seed);
+    }
+
+    public RegenerationRecipe withSampling(double t, double p) {
+        return new RegenerationRecipe(conversations, validation, followUpShare, maxNewTokens, maxPromptTokens, batch, t, p,
+                seed);
+    }
+
+    public RegenerationRecipe withSeed(long s) {
+        return new RegenerationRecipe(conversations, validation, followUpShare, maxNewTokens, maxPromptTokens, batch,
+                temperature, topP, s);
+    }
+
+    /**
+     * The settings that decide the data, as recorded in its provenance (the batch size changes
+     * only the speed of greedy decoding, so it is left out: a folder made with another batch is the
+     * same data).
+     */
+    public Map<String, String> asSettings() {
+        Map<String, String> m = new LinkedHashMap<>();
+        m.put("conversations", conversations == ALL ? "all" : Integer.toString(conversations));
+        m.put("validation", Integer.toString(validation));
+        m.put("follow_up_share", Double.toString(followUpShare));
+        m.put("max_new_tokens", Integer.toString(maxNewTokens));
+        m.put("max_prompt_tokens", Integer.toString(maxPromptTokens));
+        m.put("sampling", temperature == 0 ? "greedy" : String.format("temperature %s, top-p %s", temperature, topP));
+        m.put("seed", Long.toString(seed));
+        return m;
+    }
+}
