@@ -1,75 +1,126 @@
 #!/usr/bin/env bash
-# The four-target zoo and its τ table, as run on one NVIDIA H200 for benchmarks/RESULTS.md, in two phases
-# (two device calls; the second needs the first's $OUT):
-#   PHASE=targets  : the four targets trained concurrently (fp16), ZOO_STEPS steps each; run it again after a
-#                    DEADLINE cut and each unfinished target resumes from its last checkpoint
-#   PHASE=drafters : per target, concurrently: regenerate (2048 prompts), then one demo per objective
-#                    (uniform, dflash, paper; 400 fp16 drafter steps each, same seed and data) -> held-out
-#                    and online τ on the six benchmarks
-#   PHASE=all      : both
-#   BD="bin/blockdraft" DATA=../shared/datasets OUT=runs/zoo PHASE=all bash benchmarks/zoo.sh
-# The recorded runs used alpaca_eval_outputs' first 12,000 records (the GPU host's upload limit); this script
-# builds the same data folder under $OUT/data from DATA. ZOO_STEPS lists the four targets' steps (the
-# recorded ones are in datasets/targets/README.md); DEADLINE (seconds, optional) cuts a phase's jobs off.
-# Needs a GPU with ~140 GB for the drafters phase (12 JVMs at the peak); run fewer targets at once on smaller cards.
-# TF32 for the remaining fp32 matmuls: TORCH_ALLOW_TF32_CUBLAS_OVERRIDE=1 in the environment.
+# The four-target zoo and its strong-drafter table, as run on one NVIDIA H200 for benchmarks/RESULTS.md and
+# benchmarks/results/zoo-tau.json, in phases that chain over device calls (a rerun of a phase resumes: targets
+# and drafters from their last checkpoints, finished ones are skipped):
+#   PHASE=targets  : the four targets trained concurrently (fp16), ZOO_STEPS steps each
+#   PHASE=drafters : unfinished targets resume; per target, regenerate at scale (RECIPE), then one drafter per
+#                    objective in OBJECTIVES (same data, shape, budget and seed), all concurrently
+#   PHASE=eval     : unfinished drafters resume for TRAIN_SHARE seconds; each drafter's best checkpoint (by held-out τ) is evaluated online
+#                    on the six benchmarks (EVAL_PROMPTS prompts each, MT-Bench both turns, per-prompt results and
+#                    bootstrap intervals, the train/serve mismatch check); `bench decode` per target with its best drafter
+#   BD="bin/blockdraft" DATA=../shared/datasets OUT=runs/zoo PHASE=targets DEADLINE=480 bash benchmarks/zoo.sh
+# DEADLINE (seconds) cuts each phase's jobs off so a device call can pack its results in time; the cut jobs resume
+# in the next phase. TF32 for the remaining fp32 matmuls: TORCH_ALLOW_TF32_CUBLAS_OVERRIDE=1 in the environment.
+# The recorded runs used alpaca_eval_outputs' first 12,000 records (the GPU host's upload limit).
 set -uo pipefail
 BD=${BD:-bin/blockdraft}
 DATA=${DATA:-../shared/datasets}
 OUT=${OUT:-runs/zoo}
-PHASE=${PHASE:-all}
+PHASE=${PHASE:-targets}
 TOKENIZER=${TOKENIZER:-datasets/targets/default}
 read -r -a STEPS <<< "${ZOO_STEPS:-6600 5500 4400 3600}"
-LIMIT=()
-if [[ -n "${DEADLINE:-}" ]]; then LIMIT=(timeout "$DEADLINE"); fi
-mkdir -p "$OUT/logs" "$OUT/data/corpora"
-SRC=$(realpath "$DATA")
-ln -sfn "$SRC/benchmarks" "$OUT/data/benchmarks"
-ln -sfn "$SRC/SOURCES.md" "$OUT/data/SOURCES.md"
-ln -sfn "$SRC/corpora/gsm8k_train.jsonl" "$OUT/data/corpora/gsm8k_train.jsonl"
-ln -sfn "$SRC/corpora/python_algorithms.jsonl" "$OUT/data/corpora/python_algorithms.jsonl"
-head -n 12000 "$SRC/corpora/alpaca_eval_outputs.jsonl" > "$OUT/data/corpora/alpaca_eval_outputs.jsonl"
-DATA="$OUT/data"
+read -r -a DRAFT_STEPS <<< "${DRAFT_STEPS:-3000 2500 2000 1500}"
+OBJECTIVES=${OBJECTIVES:-uniform dflash dpace paper}
+RECIPE=${RECIPE:---prompts 6000 --validation 128 --max-new-tokens 512 --batch 1024}
+DRAFT_ARGS=${DRAFT_ARGS:---block-size 16 --batch 8 --seq-len 1024 --blocks-per-sequence 256 --eval-every 250 --checkpoint-every 250 --validation-sequences 128}
+EVAL_PROMPTS=${EVAL_PROMPTS:-20}
+EVAL_TOKENS=${EVAL_TOKENS:-64}
+SEED=${SEED:-7}
+# one deadline for the whole phase: each job gets what is left of it
+END=$(( $(date +%s) + ${DEADLINE:-86400} ))
+limit() {
+  local left=$(( END - $(date +%s) ))
+  if (( left < 10 )); then echo "deadline reached, not starting: $*"; return 124; fi
+  timeout -s INT "$left" "$@"
+}
+mkdir -p "$OUT/logs"
 export PYTORCH_CUDA_ALLOC_CONF=${PYTORCH_CUDA_ALLOC_CONF:-expandable_segments:True}
+stamp() { echo "== $(date -u +%FT%TZ) $*"; }
+
+DEVICE=${DEVICE:-gpu}
+PRECISION=${PRECISION:-fp16}
+ZOO=("llama-11m llama 384 6 6 2 1024 ${STEPS[0]} 1.5e-3 ${DRAFT_STEPS[0]}"
+     "qwen3-27m qwen3 512 8 8 4 1536 ${STEPS[1]} 1e-3 ${DRAFT_STEPS[1]}"
+     "llama-79m llama 768 12 12 4 2048 ${STEPS[2]} 8e-4 ${DRAFT_STEPS[2]}"
+     "qwen3-146m qwen3 1024 12 16 8 2816 ${STEPS[3]} 6e-4 ${DRAFT_STEPS[3]}")
+if [[ -n "${ZOO_TINY:-}" ]]; then # a dry run of the whole pipeline on a CPU: the same four names, tiny shapes
+  ZOO=("llama-11m llama 64 4 4 2 128 ${STEPS[0]} 1e-3 ${DRAFT_STEPS[0]}"
+       "qwen3-27m qwen3 64 4 4 2 128 ${STEPS[1]} 1e-3 ${DRAFT_STEPS[1]}")
+fi
+
+finished() { [[ -f "$1/model.safetensors" && ! -f "$1/optimizer.safetensors" ]]; } # a finished run keeps no optimizer state
 
 train_target() { # name model-type hidden layers heads kv-heads intermediate steps lr
   local name=$1 type=$2 hidden=$3 layers=$4 heads=$5 kv=$6 inter=$7 steps=$8 lr=$9
-  if [[ -f "$OUT/$name/model.safetensors" && ! -f "$OUT/$name/optimizer.safetensors" ]]; then
-    return # finished (a finished run keeps no optimizer state)
-  fi
-  # a checkpoint every tenth of the run: rerunning the phase (after a DEADLINE cut) resumes from the last one
-  echo "== $(date -u +%FT%TZ) train-target $name" >> "$OUT/logs/target_$name.txt"
-  "${LIMIT[@]}" $BD train-target --device gpu --precision fp16 --tokenizer "$TOKENIZER" --out "$OUT/$name" --data "$DATA" \
+  finished "$OUT/$name" && return
+  stamp "train-target $name" >> "$OUT/logs/target_$name.txt"
+  limit $BD train-target --device $DEVICE --precision $PRECISION --tokenizer "$TOKENIZER" --out "$OUT/$name" --data "$DATA" \
       --model-type $type --hidden $hidden --layers $layers --heads $heads --kv-heads $kv --intermediate $inter \
       --context 1024 --steps $steps --batch 16 --seq-len 512 --lr $lr --weight-decay 0.1 \
       --eval-every $(( steps / 10 )) --checkpoint-every $(( steps / 10 )) --corpus-cap 100000 \
       >> "$OUT/logs/target_$name.txt" 2>&1
 }
 
-drafters() { # name
-  local name=$1
-  "${LIMIT[@]}" $BD regenerate --device gpu --data "$DATA" --target "$OUT/$name" --out "$OUT/regen-$name" --prompts 2048 \
-      --validation 48 --max-new-tokens 128 --max-prompt-tokens 160 --batch 256 > "$OUT/logs/regen_$name.txt" 2>&1 || return
-  for obj in uniform dflash paper; do
-    mkdir -p "$OUT/demo-$name/$obj" && ln -sfn "$(realpath "$OUT/regen-$name")" "$OUT/demo-$name/$obj/regenerated"
-    "${LIMIT[@]}" $BD demo --device gpu --data "$DATA" --target "$OUT/$name" --out "$OUT/demo-$name/$obj" --objectives $obj \
-        --precision fp16 --batch 32 --blocks-per-sequence 16 --steps 400 --eval-prompts 6 --eval-tokens 96 \
-        --no-baseline --seed 7 > "$OUT/logs/demo_${name}_$obj.txt" 2>&1 &
+drafters() { # name draft-steps
+  local name=$1 steps=$2
+  if [[ ! -f "$OUT/regen-$name/manifest.json" ]]; then
+    stamp "regenerate $name" >> "$OUT/logs/regen_$name.txt"
+    limit $BD regenerate --device $DEVICE --data "$DATA" --target "$OUT/$name" --out "$OUT/regen-$name" $RECIPE \
+        >> "$OUT/logs/regen_$name.txt" 2>&1 || return
+    stamp "regenerated $name" >> "$OUT/logs/regen_$name.txt"
+  fi
+  for obj in $OBJECTIVES; do
+    finished "$OUT/drafter-$name-$obj" && continue
+    ( stamp "train-drafter $name $obj"
+      limit $BD train-drafter --device $DEVICE --precision $PRECISION --target "$OUT/$name" --data-dir "$OUT/regen-$name" \
+          --out "$OUT/drafter-$name-$obj" --objective $obj --steps $steps --seed $SEED $DRAFT_ARGS --data "$DATA"
+    ) >> "$OUT/logs/drafter_${name}_$obj.txt" 2>&1 &
   done
   wait
 }
 
-ZOO=("llama-11m llama 384 6 6 2 1024 ${STEPS[0]} 1.5e-3"
-     "qwen3-27m qwen3 512 8 8 4 1536 ${STEPS[1]} 1e-3"
-     "llama-79m llama 768 12 12 4 2048 ${STEPS[2]} 8e-4"
-     "qwen3-146m qwen3 1024 12 16 8 2816 ${STEPS[3]} 6e-4")
-if [[ $PHASE == targets || $PHASE == all ]]; then
-  for z in "${ZOO[@]}"; do train_target $z & done
+evaluate() { # name: each drafter's best checkpoint on the six benchmarks, concurrently
+  local name=$1
+  for obj in $OBJECTIVES; do
+    local d="$OUT/drafter-$name-$obj"
+    [[ -d "$d/best" ]] || continue
+    ( stamp "eval $name $obj"
+      limit $BD eval --device $DEVICE --data "$DATA" --target "$OUT/$name" --drafter "$d/best" --objective $obj \
+          --max-prompts $EVAL_PROMPTS --max-new-tokens $EVAL_TOKENS --no-baseline --skip-long \
+          --json "$OUT/eval-$name-$obj.json" ) >> "$OUT/logs/eval_${name}_$obj.txt" 2>&1 &
+  done
   wait
-  grep -h "val_loss\|validation" "$OUT"/logs/target_*.txt | tail -8
-fi
-if [[ $PHASE == drafters || $PHASE == all ]]; then
-  for z in "${ZOO[@]}"; do set -- $z; drafters "$1" & done
-  wait
-  grep -h "held-out" "$OUT"/logs/demo_*.txt
-fi
+}
+
+decode() { # name: the drafter with the best held-out τ decodes against plain decoding, alone on the GPU
+  local name=$1 best="" bestTau=0
+  for obj in $OBJECTIVES; do
+    local f="$OUT/drafter-$name-$obj/best/best.json"
+    [[ -f "$f" ]] || continue
+    local t; t=$(python3 -c "import json,sys; print(json.load(open('$f'))['tau'])")
+    if python3 -c "import sys; sys.exit(0 if $t > $bestTau else 1)"; then best=$obj; bestTau=$t; fi
+  done
+  [[ -n "$best" ]] || return
+  stamp "bench decode $name $best (held-out τ $bestTau)" >> "$OUT/logs/decode_$name.txt"
+  limit $BD bench decode --device $DEVICE --target "$OUT/$name" --drafter "$OUT/drafter-$name-$best/best" \
+      --prompts 6 --max-new-tokens 128 --json "$OUT/decode-$name.json" >> "$OUT/logs/decode_$name.txt" 2>&1
+}
+
+case $PHASE in
+  targets)
+    for z in "${ZOO[@]}"; do set -- $z; train_target "$@" & done; wait ;;
+  drafters)
+    for z in "${ZOO[@]}"; do set -- $z; train_target "$@" & done; wait
+    for z in "${ZOO[@]}"; do set -- $z; finished "$OUT/$1" && drafters "$1" "${10}" & done; wait ;;
+  eval)
+    END_TRAIN=$(( $(date +%s) + ${TRAIN_SHARE:-0} ))
+    if (( ${TRAIN_SHARE:-0} > 0 )); then
+      SAVED_END=$END; END=$END_TRAIN
+      for z in "${ZOO[@]}"; do set -- $z; drafters "$1" "${10}" & done; wait
+      END=$SAVED_END
+    fi
+    for z in "${ZOO[@]}"; do set -- $z; evaluate "$1" & done; wait
+    for z in "${ZOO[@]}"; do set -- $z; decode "$1"; done ;;
+  *) echo "PHASE must be targets, drafters or eval" >&2; exit 2 ;;
+esac
+grep -h "held-out\|validation\|τ" "$OUT"/logs/*.txt 2>/dev/null | tail -40

@@ -74,7 +74,8 @@ class TrainingResumeTest {
     @Test
     void drafterTrainingResumesBitForBitWithStatefulObjective() {
         RegeneratedData data = syntheticData();
-        DraftTrainConfig config = new DraftTrainConfig(new TrainConfig(8, 3, 64, 1, 1e-2, 2, 0.1, 0.0, 1.0, 0, 1, 3, 5), 4, 2);
+        // held-out τ every 2 steps, checkpoints every 3: the crash at 4 falls between a best-so-far and the next pass
+        DraftTrainConfig config = new DraftTrainConfig(new TrainConfig(8, 3, 64, 1, 1e-2, 2, 0.1, 0.0, 1.0, 2, 1, 3, 5), 4, 2);
         try (LlamaModel t = LlamaModel.initialize(TARGET, Device.cpu(), 1)) {
             DrafterConfig dc = DrafterConfig.forTarget(TARGET, "t", 4, 29);
             float[] uninterrupted;
@@ -90,6 +91,19 @@ class TrainingResumeTest {
                 new DrafterTrainer(config, Objectives.paper(), List.of()).train(d, data, 28, dir.resolve("b"), null);
                 assertArrayEquals(uninterrupted, d.parameters().get("layers.0.mlp.up_proj.weight").toFloatArray(), 0f);
             }
+            // the best drafter by held-out τ survives the crash and is the uninterrupted run's best, byte for byte
+            try {
+                Path bestA = dir.resolve("a").resolve(DrafterTrainer.BEST), bestB = dir.resolve("b").resolve(DrafterTrainer.BEST);
+                assertEquals(java.nio.file.Files.readString(bestA.resolve(DrafterTrainer.BEST_INFO)),
+                        java.nio.file.Files.readString(bestB.resolve(DrafterTrainer.BEST_INFO)));
+                assertArrayEquals(java.nio.file.Files.readAllBytes(bestA.resolve("model.safetensors")),
+                        java.nio.file.Files.readAllBytes(bestB.resolve("model.safetensors")));
+                try (Drafter best = dev.blockdraft.draft.DrafterCheckpoint.load(bestA, t)) {
+                    assertEquals(dc, best.config());
+                }
+            } catch (java.io.IOException e) {
+                throw new java.io.UncheckedIOException(e);
+            }
             // a finished run is not silently trained again
             try (Drafter d = Drafter.initialize(dc, t, 2)) {
                 var e = assertThrows(dev.blockdraft.io.BadInputException.class, () -> new DrafterTrainer(config,
@@ -102,7 +116,8 @@ class TrainingResumeTest {
     @Test
     void fp16DrafterTrainingResumesBitForBit() {
         RegeneratedData data = syntheticData();
-        DraftTrainConfig config = new DraftTrainConfig(new TrainConfig(8, 3, 64, 1, 1e-2, 2, 0.1, 0.0, 1.0, 0, 1, 3, 5), 4, 2);
+        // held-out τ every 2 steps, checkpoints every 3: the crash at 4 falls between a best-so-far and the next pass
+        DraftTrainConfig config = new DraftTrainConfig(new TrainConfig(8, 3, 64, 1, 1e-2, 2, 0.1, 0.0, 1.0, 2, 1, 3, 5), 4, 2);
         try (LlamaModel t = LlamaModel.initialize(TARGET, Device.cpu(), 1)) {
             DrafterConfig dc = DrafterConfig.forTarget(TARGET, "t", 4, 29);
             float[] uninterrupted;
