@@ -1,10 +1,12 @@
 package dev.blockdraft.cli;
 
 import dev.blockdraft.data.DataFolder;
+import dev.blockdraft.io.OutputFolder;
 import dev.blockdraft.lm.Target;
 import dev.blockdraft.train.RegeneratedData;
 import dev.blockdraft.train.Regenerator;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -44,6 +46,9 @@ final class RegenerateCommand implements Callable<Integer> {
     long seed;
 
     @Mixin
+    Options.Output output;
+
+    @Mixin
     Options.Data data;
 
     @Mixin
@@ -54,7 +59,9 @@ final class RegenerateCommand implements Callable<Integer> {
         DataFolder folder = data.resolve();
         Path targetDir = this.targetDir != null ? this.targetDir : dev.blockdraft.Workflows.defaultTargetFolder();
         Path out = this.out != null ? this.out : dev.blockdraft.Workflows.defaultRegeneratedFolder(targetDir);
-        try (Target target = Target.load(targetDir, hardware.resolve())) {
+        // never into (or above) the data folder, whatever --overwrite says
+        try (OutputFolder claimed = output.claim(out, "regenerated", "--out", List.of(folder.root()));
+                Target target = Target.load(targetDir, hardware.resolve())) {
             RegeneratedData written = dev.blockdraft.Workflows.regenerate(target, folder, out, prompts, validation,
                     new Regenerator.Settings(maxNewTokens, batch, temperature, topP, maxPromptTokens), seed);
             System.out.printf("regenerated %d training + %d validation sequences (%,d + %,d tokens) → %s%n",

@@ -2,6 +2,7 @@ package dev.blockdraft.cli;
 
 import dev.blockdraft.draft.Drafter;
 import dev.blockdraft.draft.DrafterConfig;
+import dev.blockdraft.io.OutputFolder;
 import dev.blockdraft.io.Provenance;
 import dev.blockdraft.lm.Target;
 import dev.blockdraft.train.DraftTrainConfig;
@@ -60,6 +61,13 @@ final class TrainDrafterCommand implements Callable<Integer> {
     @Option(names = "--batch", description = "sequences per step (default: preset's)")
     Integer batch;
 
+    @Option(names = "--checkpoint-every", description = "steps between resumable checkpoints in --out (default: a"
+            + " tenth of the steps; 0 = only at the end); rerunning the same command resumes from the last one")
+    Integer checkpointEvery;
+
+    @Mixin
+    Options.Output output;
+
     @Mixin
     Options.Data data;
 
@@ -68,10 +76,23 @@ final class TrainDrafterCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
+        Options.positive("--steps", steps);
+        Options.positive("--batch", batch);
+        Options.positive("--blocks-per-sequence", blocks);
+        Options.positive("--layers", layers);
+        Options.positive("--block-size", blockSize);
+        if (checkpointEvery != null && checkpointEvery < 0) {
+            throw new IllegalArgumentException("--checkpoint-every " + checkpointEvery + ": must be >= 0 (0 = only at the end)");
+        }
         Objective objective = Objectives.parse(objectiveName);
-        try (Target target = Target.load(targetDir, hardware.resolve())) {
-            Path dataDir = regenerated != null ? regenerated : dev.blockdraft.Workflows.defaultRegeneratedFolder(targetDir);
-            RegeneratedData rd = java.nio.file.Files.exists(dataDir.resolve(RegeneratedData.MANIFEST))
+        List<Path> dataFolders = data.protectedFolders();
+        Path dataDir = regenerated != null ? regenerated : dev.blockdraft.Workflows.defaultRegeneratedFolder(targetDir);
+        boolean regenerate = !java.nio.file.Files.exists(dataDir.resolve(RegeneratedData.MANIFEST));
+        try (OutputFolder claimed = output.claim(out, "drafter", "--out", dataFolders);
+                OutputFolder dataClaim = regenerate ? OutputFolder.claim(dataDir, "regenerated", "--data-dir",
+                        OutputFolder.Mode.KEEP, dataFolders) : null;
+                Target target = Target.load(targetDir, hardware.resolve())) {
+            RegeneratedData rd = !regenerate
                     ? RegeneratedData.load(dataDir)
                     : dev.blockdraft.Workflows.regenerate(target, data.resolve(), dataDir, 600, 48,
                             new dev.blockdraft.train.Regenerator.Settings(128, 32, 0, 1, 192), 1234);
@@ -90,6 +111,9 @@ final class TrainDrafterCommand implements Callable<Integer> {
             if (batch != null) {
                 tc = tc.withOptimizer(tc.optimizer().withBatch(batch, tc.optimizer().seqLen()));
             }
+            // a kill loses at most a tenth of the run unless told otherwise
+            tc = tc.withOptimizer(tc.optimizer().withCheckpointEvery(checkpointEvery != null ? checkpointEvery
+                    : Math.max(1, tc.optimizer().steps() / 10)));
             Map<String, String> settings = new LinkedHashMap<>(tc.asMap());
             settings.put("objective", objective.toString());
             settings.put("precision", training.precision.toString());
