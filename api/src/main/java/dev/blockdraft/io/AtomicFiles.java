@@ -47,7 +47,12 @@ public final class AtomicFiles {
      * Runs between the two renames of {@link #writeFolder} (the old folder moved aside, the new one
      * not yet in place). Tests set it to simulate a kill at that instant; null otherwise.
      */
-    static volatile Runnable betweenRenames;
+    private static volatile Runnable betweenRenames;
+
+    /** Sets (or with null clears) the hook run between the two renames: a fault-injection seam for tests. */
+    public static void setBetweenRenamesHook(Runnable hook) {
+        betweenRenames = hook;
+    }
 
     public static void writeString(Path target, String text) {
         write(target, out -> out.write(text.getBytes(StandardCharsets.UTF_8)));

@@ -72,10 +72,16 @@ public final class OutputFolder implements AutoCloseable {
     public static OutputFolder claim(Path folder, String kind, String flag, Mode mode, List<Path> protectedFolders) {
         Path abs = folder.toAbsolutePath().normalize();
         refuseProtected(abs, flag, protectedFolders);
+        try {
+            check(abs, kind, flag, mode); // refusals first, so a refused path gets not even a lock file beside it
+        } catch (IOException e) {
+            throw BadInputException.of(abs, "cannot read the output folder (" + flag + "): " + e.getMessage(), e);
+        }
         Lock lock = Lock.acquire(abs, flag);
         try {
             AtomicFiles.recover(abs);
-            prepare(abs, kind, flag, mode);
+            check(abs, kind, flag, mode);
+            prepare(abs, kind, mode);
             return new OutputFolder(abs, lock);
         } catch (IOException e) {
             lock.close();
@@ -86,15 +92,14 @@ public final class OutputFolder implements AutoCloseable {
         }
     }
 
-    private static void prepare(Path abs, String kind, String flag, Mode mode) throws IOException {
+    /** Refuses what may not be written, without writing anything. */
+    private static void check(Path abs, String kind, String flag, Mode mode) throws IOException {
         String replace = mode == Mode.OVERWRITE ? "" : "; choose another " + flag + ", or pass --overwrite to replace it";
         if (Files.exists(abs) && !Files.isDirectory(abs)) {
             if (mode != Mode.OVERWRITE) {
                 throw new BadInputException(flag + " " + abs + ": is an existing file, not a folder" + replace);
             }
-            Files.delete(abs);
-        }
-        if (Files.isDirectory(abs)) {
+        } else if (Files.isDirectory(abs)) {
             if (!Files.isWritable(abs)) {
                 throw new BadInputException(flag + " " + abs + ": the folder is not writable");
             }
@@ -108,14 +113,24 @@ public final class OutputFolder implements AutoCloseable {
                 throw new BadInputException(flag + " " + abs + ": holds blockdraft's " + found + " output, not a " + kind
                         + replace);
             }
-            if (mode != Mode.KEEP) {
-                clear(abs);
-            }
         } else {
             Path parent = nearestExisting(abs.getParent());
             if (parent != null && !Files.isWritable(parent)) {
                 throw new BadInputException(flag + " " + abs + ": cannot be created, " + parent + " is not writable");
             }
+        }
+    }
+
+    /** Makes the checked path blockdraft's folder of {@code kind}: replaced or cleared as {@code mode} says. */
+    private static void prepare(Path abs, String kind, Mode mode) throws IOException {
+        if (Files.exists(abs) && !Files.isDirectory(abs)) {
+            Files.delete(abs); // only OVERWRITE passes the check with a file here
+        }
+        if (Files.isDirectory(abs)) {
+            if (mode != Mode.KEEP) {
+                clear(abs);
+            }
+        } else {
             Files.createDirectories(abs);
         }
         Files.writeString(abs.resolve(MARKER), markerJson(kind));
