@@ -92,6 +92,11 @@ final class TrainDrafterCommand implements Callable<Integer> {
                 OutputFolder dataClaim = regenerate ? OutputFolder.claim(dataDir, "regenerated", "--data-dir",
                         OutputFolder.Mode.KEEP, dataFolders) : null;
                 Target target = Target.load(targetDir, hardware.resolve())) {
+            int context = target.config().maxPositionEmbeddings();
+            if (blockSize < 2 || blockSize > context / 2) {
+                throw new IllegalArgumentException("--block-size " + blockSize + ": must be within 2.." + context / 2
+                        + " (half the target's context of " + context + " tokens, so a prompt fits beside a block)");
+            }
             RegeneratedData rd = !regenerate
                     ? RegeneratedData.load(dataDir)
                     : dev.blockdraft.Workflows.regenerate(target, data.resolve(), dataDir, 600, 48,

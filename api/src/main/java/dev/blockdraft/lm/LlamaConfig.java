@@ -175,12 +175,13 @@ public record LlamaConfig(
     }
 
     private static String count(double n) {
-        return n >= 1e9 ? String.format(java.util.Locale.ROOT, "%.3g billion", n / 1e9)
-                : String.format(java.util.Locale.ROOT, "%.3g million", n / 1e6);
+        return n >= 1e9 ? String.format(java.util.Locale.ROOT, n >= 1e11 ? "%,.0f billion" : "%.1f billion", n / 1e9)
+                : String.format(java.util.Locale.ROOT, "%.1f million", n / 1e6);
     }
 
     private static String gib(double bytes) {
-        return String.format(java.util.Locale.ROOT, "%.3g GiB", bytes / (1L << 30));
+        double g = bytes / (1L << 30);
+        return String.format(java.util.Locale.ROOT, g >= 100 ? "%,.0f GiB" : "%.1f GiB", g);
     }
 
     // ---- config.json ----------------------------------------------------------------------

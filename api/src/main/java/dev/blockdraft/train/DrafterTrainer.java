@@ -76,7 +76,8 @@ public final class DrafterTrainer {
                 "drafter", drafter.config().toString(), "precision", precision.toString(),
                 "half_precision_target", "" + halfPrecisionTarget,
                 "blocks_per_sequence", "" + config.blocksPerSequence(),
-                "train_sequences", "" + data.train().size()));
+                "train_sequences", "" + data.train().size(),
+                "target_embedding_sha256", dev.blockdraft.lm.TargetFingerprint.of(drafter.target()).embeddingSha256()));
         BlockSampler sampler = new BlockSampler(drafter.config().blockSize(), config.blocksPerSequence(), opt.seqLen(),
                 drafter.config().maskTokenId(), padId);
         List<RegeneratedData.Sequence> train = sampler.usable(data.train());
