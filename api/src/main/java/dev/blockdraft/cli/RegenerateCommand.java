@@ -56,6 +56,20 @@ final class RegenerateCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
+        Options.positive("--prompts", prompts);
+        Options.positive("--max-new-tokens", maxNewTokens);
+        Options.positive("--max-prompt-tokens", maxPromptTokens);
+        Options.positive("--batch", batch);
+        if (validation < 0 || validation >= prompts) {
+            throw new IllegalArgumentException("--validation " + validation + ": must be within 0.." + (prompts - 1)
+                    + " (fewer than --prompts " + prompts + ")");
+        }
+        if (!(temperature >= 0 && Double.isFinite(temperature))) {
+            throw new IllegalArgumentException("--temperature " + temperature + ": must be >= 0 (0 = greedy)");
+        }
+        if (!(topP > 0 && topP <= 1)) {
+            throw new IllegalArgumentException("--top-p " + topP + ": must be within (0, 1]");
+        }
         DataFolder folder = data.resolve();
         Path targetDir = this.targetDir != null ? this.targetDir : dev.blockdraft.Workflows.defaultTargetFolder();
         Path out = this.out != null ? this.out : dev.blockdraft.Workflows.defaultRegeneratedFolder(targetDir);

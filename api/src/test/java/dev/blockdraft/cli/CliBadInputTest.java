@@ -117,6 +117,19 @@ class CliBadInputTest {
     }
 
     @Test
+    void samplingAndCountFlagsNameTheFlagAndTheValidRange() {
+        String target = dir.resolve("no-target").toString();
+        assertBadInput(run("generate", "--model", target, "--prompt", "hi", "--top-p", "2"), "--top-p 2.0: must be within (0, 1]");
+        assertBadInput(run("generate", "--model", target, "--prompt", "hi", "--temperature", "-1"),
+                "--temperature -1.0: must be >= 0 (0 = greedy)");
+        assertBadInput(run("regenerate", "--target", target, "--prompts", "600", "--validation", "700"),
+                "--validation 700: must be within 0..599 (fewer than --prompts 600)");
+        assertBadInput(run("regenerate", "--target", target, "--batch", "0"), "--batch 0: must be > 0");
+        assertBadInput(run("train-drafter", "--target", target, "--out", dir.resolve("d").toString(), "--steps", "-3"),
+                "--steps -3: must be > 0");
+    }
+
+    @Test
     void everyCommandHasHelpAndTheTopLevelHelpListsThemAll() {
         CommandLine cli = new CommandLine(new Main());
         for (Map.Entry<String, CommandLine> sub : cli.getSubcommands().entrySet()) {
