@@ -149,6 +149,10 @@ public final class OutputFolder implements AutoCloseable {
             throw BadInputException.of(abs, "is an existing file; blockdraft replaces only folders it made"
                     + " (choose another folder, or remove it)");
         }
+        if (looksLikeDataFolder(abs)) {
+            throw BadInputException.of(abs, "is a data folder (it holds corpora/ or benchmarks/); blockdraft never"
+                    + " writes into one; choose another folder");
+        }
         Path marker = abs.resolve(MARKER);
         if (Files.isRegularFile(marker)) {
             return Files.readString(marker);

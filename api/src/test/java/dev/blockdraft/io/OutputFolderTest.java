@@ -87,6 +87,12 @@ class OutputFolderTest {
         Files.writeString(data.resolve("corpora/gsm8k_train.jsonl"), "{\"question\": \"1+1?\"}\n");
         Files.createDirectories(data.resolve("benchmarks"));
         Map<String, byte[]> before = snapshot(dir);
+        // the library path as well, even with a marker someone copied in
+        Files.writeString(data.resolve(OutputFolder.MARKER), "{\"kind\": \"regenerated\"}");
+        BadInputException refused = assertThrows(BadInputException.class,
+                () -> AtomicFiles.writeFolder(data, d -> Files.writeString(d.resolve("manifest.json"), "{}")));
+        assertMessage(refused, data.toString(), "is a data folder");
+        Files.delete(data.resolve(OutputFolder.MARKER));
         for (OutputFolder.Mode mode : OutputFolder.Mode.values()) {
             BadInputException e = assertThrows(BadInputException.class, () -> claim(data, mode));
             assertMessage(e, "--out " + data, "is a data folder", "never writes into one");
