@@ -291,7 +291,12 @@ public final class OutputFolder implements AutoCloseable {
                     Files.createDirectories(file.getParent());
                     FileChannel ch = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.READ,
                             StandardOpenOption.WRITE);
-                    FileLock fl = ch.tryLock();
+                    FileLock fl;
+                    try {
+                        fl = ch.tryLock();
+                    } catch (java.nio.channels.OverlappingFileLockException e) {
+                        fl = null; // this JVM holds it under another path to the same folder (a link)
+                    }
                     if (fl == null) {
                         ByteBuffer buf = ByteBuffer.allocate(64);
                         ch.read(buf, 0);

@@ -28,12 +28,25 @@ import java.util.Map;
 public record TargetFingerprint(JsonObject config, String embeddingSha256, String headSha256) {
     public static final String FILE = "target_fingerprint.json";
 
+    /** Targets are frozen while drafters train: each one is hashed once, not at every checkpoint. */
+    private static final Map<LlamaModel, TargetFingerprint> CACHE = new java.util.WeakHashMap<>();
+
     public static TargetFingerprint of(LlamaModel target) {
+        synchronized (CACHE) {
+            TargetFingerprint cached = CACHE.get(target);
+            if (cached != null) {
+                return cached;
+            }
+        }
         JsonObject config = JsonParser.parseString(target.config().toJson()).getAsJsonObject();
-        String embedding = sha256(target.parameters().get(LlamaModel.EMBED).toFloatArray());
+        String embedding = sha256(target.parameters().get(LlamaModel.EMBED));
         String head = target.config().tieWordEmbeddings() ? embedding
-                : sha256(target.parameters().get(LlamaModel.LM_HEAD).toFloatArray());
-        return new TargetFingerprint(config, embedding, head);
+                : sha256(target.parameters().get(LlamaModel.LM_HEAD));
+        TargetFingerprint f = new TargetFingerprint(config, embedding, head);
+        synchronized (CACHE) {
+            CACHE.put(target, f);
+        }
+        return f;
     }
 
     public String toJson() {
@@ -94,18 +107,23 @@ public record TargetFingerprint(JsonObject config, String embeddingSha256, Strin
         }
     }
 
-    static String sha256(float[] values) {
+    /** SHA-256 of an array's values as fp32 little-endian, copied to the host a few MB at a time. */
+    static String sha256(ai.djl.ndarray.NDArray array) {
         try {
             MessageDigest md = MessageDigest.getInstance("SHA-256");
-            ByteBuffer buf = ByteBuffer.allocate(1 << 16).order(ByteOrder.LITTLE_ENDIAN);
-            for (float v : values) {
-                if (!buf.hasRemaining()) {
-                    md.update(buf.array(), 0, buf.position());
-                    buf.clear();
+            long n = array.size();
+            long chunk = 1L << 22;
+            try (ai.djl.ndarray.NDManager scope = array.getManager().newSubManager()) {
+                ai.djl.ndarray.NDArray flat = array.reshape(-1);
+                flat.attach(scope);
+                for (long start = 0; start < n; start += chunk) {
+                    float[] values = flat.get(new ai.djl.ndarray.index.NDIndex("{}:{}", start, Math.min(n, start + chunk)))
+                            .toType(ai.djl.ndarray.types.DataType.FLOAT32, false).toFloatArray();
+                    ByteBuffer buf = ByteBuffer.allocate(4 * values.length).order(ByteOrder.LITTLE_ENDIAN);
+                    buf.asFloatBuffer().put(values);
+                    md.update(buf.array());
                 }
-                buf.putFloat(v);
             }
-            md.update(buf.array(), 0, buf.position());
             return HexFormat.of().formatHex(md.digest());
         } catch (NoSuchAlgorithmException e) {
             throw new IllegalStateException(e);
