@@ -48,6 +48,18 @@ final class Options {
         OutputFolder claim(Path folder, String kind, String flag, List<Path> protectedFolders) {
             return OutputFolder.claim(folder, kind, flag, OutputFolder.Mode.of(overwrite, restart), protectedFolders);
         }
+
+        /** Says what a rerun will do with the run in {@code folder}: resume it, or extend a finished one. */
+        static void announce(Path folder, int steps) {
+            dev.blockdraft.train.TrainerState state = dev.blockdraft.train.TrainerState.read(folder);
+            if (state == null || state.step() >= steps) {
+                return; // nothing to continue, or the trainer refuses it with the reason
+            }
+            System.out.println(state.finished(folder)
+                    ? "extending the finished run in " + folder + " from " + state.step() + " to " + steps
+                            + " steps (its optimizer state was not kept: AdamW starts afresh)"
+                    : "resuming the run in " + folder + " at step " + state.step() + " of " + steps);
+        }
     }
 
     /** Fails unless a flag's value is > 0, naming the flag and the value. */

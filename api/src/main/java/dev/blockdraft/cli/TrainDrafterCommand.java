@@ -119,6 +119,7 @@ final class TrainDrafterCommand implements Callable<Integer> {
             // a kill loses at most a tenth of the run unless told otherwise
             tc = tc.withOptimizer(tc.optimizer().withCheckpointEvery(checkpointEvery != null ? checkpointEvery
                     : Math.max(1, tc.optimizer().steps() / 10)));
+            Options.Output.announce(out, tc.optimizer().steps());
             Map<String, String> settings = new LinkedHashMap<>(tc.asMap());
             settings.put("objective", objective.toString());
             settings.put("precision", training.precision.toString());

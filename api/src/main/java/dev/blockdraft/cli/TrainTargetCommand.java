@@ -111,6 +111,7 @@ final class TrainTargetCommand implements Callable<Integer> {
             config.requireFits(Memory.availableBytes(device), 16, "train (weights, gradients and AdamW moments in fp32)",
                     hidden != null ? "--hidden/--layers/--heads/--intermediate" : "--size " + size);
             TrainConfig train = trainConfig();
+            Options.Output.announce(out, train.steps());
             long t0 = System.nanoTime();
             CorpusTokens corpus = CorpusTokens.build(folder, tokenizer, corpusCap, 0.02, seed);
             System.out.printf("corpus: %d train records (%,d tokens), %d validation (%,d tokens), %d dropped as benchmark prompts%n",
