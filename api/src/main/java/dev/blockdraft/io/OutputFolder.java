@@ -3,7 +3,6 @@ package dev.blockdraft.io;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.channels.FileLock;
@@ -313,7 +312,9 @@ public final class OutputFolder implements AutoCloseable {
                     HELD.put(key, lock);
                     return lock;
                 } catch (IOException e) {
-                    throw new UncheckedIOException("locking " + file + ": " + e.getMessage(), e);
+                    throw new BadInputException(flag + " " + key + ": cannot create its lock file " + file + " ("
+                            + e.getClass().getSimpleName() + (e.getMessage() == null ? "" : ": " + e.getMessage())
+                            + "); is the folder above it writable?", e);
                 }
             }
         }

@@ -91,7 +91,17 @@ public final class SafeTensors {
         }
         Map<String, String> weightMap = new TreeMap<>();
         for (Map.Entry<String, JsonElement> e : root.getAsJsonObject("weight_map").entrySet()) {
-            weightMap.put(e.getKey(), e.getValue().getAsString());
+            JsonElement v = e.getValue();
+            if (!v.isJsonPrimitive() || !v.getAsJsonPrimitive().isString()) {
+                throw BadInputException.of(index, "weight_map." + e.getKey() + " must be a shard file name, found "
+                        + abbreviate(v));
+            }
+            String shard = v.getAsString();
+            if (shard.contains("/") || shard.contains("\\") || shard.startsWith(".")) {
+                throw BadInputException.of(index, "weight_map." + e.getKey() + "=" + shard
+                        + " must name a file beside the index");
+            }
+            weightMap.put(e.getKey(), shard);
         }
         Map<String, Map<String, Entry>> shards = new LinkedHashMap<>();
         Map<String, Entry> all = new LinkedHashMap<>();

@@ -188,6 +188,18 @@ class SafeTensorsTest {
     }
 
     @Test
+    void aShardIndexNamesOnlyShardFilesBesideIt() throws IOException {
+        Path folder = Files.createDirectories(dir.resolve("sharded"));
+        Path index = folder.resolve(SafeTensors.INDEX_FILE);
+        Files.writeString(index, "{\"weight_map\": {\"a\": {\"file\": 1}}}");
+        BadInputException e = assertThrows(BadInputException.class, () -> SafeTensors.openFolder(folder));
+        assertTrue(e.getMessage().contains("weight_map.a must be a shard file name, found {\"file\":1}"), e.getMessage());
+        Files.writeString(index, "{\"weight_map\": {\"a\": \"../../etc/passwd\"}}");
+        e = assertThrows(BadInputException.class, () -> SafeTensors.openFolder(folder));
+        assertTrue(e.getMessage().contains("weight_map.a=../../etc/passwd must name a file beside the index"), e.getMessage());
+    }
+
+    @Test
     void headerLengthIsBounded() throws IOException {
         Path file = dir.resolve("huge-header.safetensors");
         Files.write(file, ByteBuffer.allocate(16).order(ByteOrder.LITTLE_ENDIAN).putLong(1L << 40).array());
