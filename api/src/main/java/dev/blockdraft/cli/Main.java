@@ -43,6 +43,13 @@ public final class Main {
             }
             throw ex;
         });
+        // a mistyped flag or value: one line with picocli's reason (it names the flag and the value), not the whole usage
+        cli.setParameterExceptionHandler((ex, arguments) -> {
+            CommandLine cmd = ex.getCommandLine();
+            String name = cmd.getCommandSpec().qualifiedName(" ");
+            ex.getCommandLine().getErr().println(name + ": " + oneLine(ex.getMessage()) + " (see " + name + " --help)");
+            return 2;
+        });
         try {
             return cli.execute(args);
         } catch (OutOfMemoryError e) {
