@@ -203,9 +203,13 @@ public final class OutputFolder implements AutoCloseable {
         }
     }
 
-    /** Folders written before the marker existed: blockdraft's provenance.json is inside. */
+    /**
+     * Folders written before the marker existed: blockdraft's provenance.json is inside (models,
+     * drafters), or regenerated data's manifest beside its token file.
+     */
     private static boolean isLegacyBlockdraftFolder(Path folder) {
-        return Files.isRegularFile(folder.resolve(Provenance.FILE));
+        return Files.isRegularFile(folder.resolve(Provenance.FILE))
+                || Files.isRegularFile(folder.resolve("manifest.json")) && Files.isRegularFile(folder.resolve("train.i32"));
     }
 
     private static boolean isEmpty(Path dir) throws IOException {
