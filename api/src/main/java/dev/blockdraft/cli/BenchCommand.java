@@ -474,6 +474,9 @@ public final class BenchCommand implements Callable<Integer> {
         @Option(names = "--target", paramLabel = "DIR", description = "a target model folder (with tokenizer.json)")
         Path targetDir;
 
+        @Option(names = "--force", description = "use a drafter trained for another target anyway")
+        boolean force;
+
         @Option(names = "--drafter", paramLabel = "DIR", description = "a drafter trained for --target")
         Path drafterDir;
 
@@ -510,7 +513,7 @@ public final class BenchCommand implements Callable<Integer> {
             if (targetDir != null) {
                 loaded = Target.load(targetDir, device);
                 target = loaded.model();
-                drafter = DrafterCheckpoint.load(drafterDir, target);
+                drafter = DrafterCheckpoint.load(drafterDir, target, force);
                 for (int k = 0; k < prompts; k++) {
                     promptIds.add(loaded.template().promptIds(List.of(), TEXT_PROMPTS[k % TEXT_PROMPTS.length]));
                 }

@@ -50,6 +50,10 @@ final class EvalCommand implements Callable<Integer> {
     @Option(names = "--csv", paramLabel = "FILE")
     Path csv;
 
+    @Option(names = "--force", description = "use a drafter trained for another target (its recorded target"
+            + " fingerprint differs) anyway")
+    boolean force;
+
     @Mixin
     Options.Data data;
 
@@ -65,7 +69,7 @@ final class EvalCommand implements Callable<Integer> {
         BenchmarkRun run = BenchmarkRun.of(maxPrompts, maxNewTokens, list.toArray(new Benchmark[0]))
                 .withBaseline(!noBaseline).withOnTooLong(skipLong ? BenchmarkRun.TooLong.SKIP : BenchmarkRun.TooLong.FAIL);
         try (Target target = Target.load(targetDir, hardware.resolve());
-                Drafter drafter = DrafterCheckpoint.load(drafterDir, target.model())) {
+                Drafter drafter = DrafterCheckpoint.load(drafterDir, target.model(), force)) {
             String name = label != null ? label : drafterDir.getFileName().toString();
             AcceptanceReport report = new SpeculativeEvaluator().withObjective(name)
                     .withDrafterName(drafterDir.getFileName().toString())

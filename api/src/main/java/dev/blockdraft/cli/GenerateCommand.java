@@ -44,7 +44,13 @@ final class GenerateCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         if (maxNewTokens <= 0) {
-            throw new IllegalArgumentException("--max-new-tokens=" + maxNewTokens + " must be > 0");
+            throw new IllegalArgumentException("--max-new-tokens " + maxNewTokens + ": must be > 0");
+        }
+        if (!(temperature >= 0 && Double.isFinite(temperature))) {
+            throw new IllegalArgumentException("--temperature " + temperature + ": must be >= 0 (0 = greedy)");
+        }
+        if (!(topP > 0 && topP <= 1)) {
+            throw new IllegalArgumentException("--top-p " + topP + ": must be within (0, 1]");
         }
         try (Target target = Target.load(model, hardware.resolve())) {
             Sampler sampler = temperature == 0 ? Sampler.greedy() : Sampler.temperature(temperature, topP);

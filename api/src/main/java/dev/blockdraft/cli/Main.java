@@ -3,6 +3,7 @@ package dev.blockdraft.cli;
 import dev.blockdraft.data.DataException;
 import dev.blockdraft.io.BadInputException;
 import dev.blockdraft.tokenize.TokenizerException;
+import java.io.PrintWriter;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
@@ -12,22 +13,57 @@ import picocli.CommandLine.Command;
         subcommands = {TrainTokenizerCommand.class, TrainTargetCommand.class, GenerateCommand.class,
             InfoCommand.class, RegenerateCommand.class, TrainDrafterCommand.class, EvalCommand.class, DemoCommand.class, BenchCommand.class,
             ParityCommand.class,
-            CommandLine.HelpCommand.class})
+            CommandLine.HelpCommand.class},
+        footer = {"", "Run by bin/blockdraft itself (each takes --help):",
+            "  kernel install  Install the \"Java (blockdraft)\" Jupyter kernel.",
+            "  shell           JShell with blockdraft on the classpath and imported.",
+            "  test            The whole test suite (mvn verify), as CI runs it."})
 public final class Main {
 
     public static void main(String[] args) {
         System.setProperty("ai.djl.offline", System.getProperty("ai.djl.offline", "true"));
+        int code = run(args, new PrintWriter(System.out, true), new PrintWriter(System.err, true));
+        System.exit(code);
+    }
+
+    /**
+     * Runs a command line and returns its exit code: 0 done, 2 for bad input (one line on
+     * {@code err} naming the file or flag, the value and what would be valid; never a stack trace).
+     */
+    static int run(String[] args, PrintWriter out, PrintWriter err) {
         CommandLine cli = new CommandLine(new Main());
+        cli.setOut(out);
+        cli.setErr(err);
         cli.setExecutionExceptionHandler((ex, cmd, parsed) -> {
             if (ex instanceof BadInputException || ex instanceof IllegalArgumentException
                     || ex instanceof DataException || ex instanceof TokenizerException
                     || ex instanceof java.io.UncheckedIOException) {
-                cmd.getErr().println("blockdraft " + cmd.getCommandName() + ": " + ex.getMessage());
+                cmd.getErr().println("blockdraft " + cmd.getCommandName() + ": " + oneLine(ex.getMessage()));
                 return 2;
             }
             throw ex;
         });
-        int code = cli.execute(args);
-        System.exit(code);
+        // a mistyped flag or value: one line with picocli's reason (it names the flag and the value), not the whole usage
+        cli.setParameterExceptionHandler((ex, arguments) -> {
+            CommandLine cmd = ex.getCommandLine();
+            String name = cmd.getCommandSpec().qualifiedName(" ");
+            ex.getCommandLine().getErr().println(name + ": " + oneLine(ex.getMessage()) + " (see " + name + " --help)");
+            return 2;
+        });
+        try {
+            return cli.execute(args);
+        } catch (OutOfMemoryError e) {
+            err.println("blockdraft: out of memory (" + e.getMessage() + "); use smaller shapes or batches, or give the"
+                    + " JVM more with BLOCKDRAFT_JAVA_OPTS=-Xmx…");
+            return 2;
+        }
+    }
+
+    private static String oneLine(String message) {
+        if (message == null) {
+            return "(no message)";
+        }
+        int nl = message.indexOf('\n');
+        return nl < 0 ? message : message.substring(0, nl).trim();
     }
 }

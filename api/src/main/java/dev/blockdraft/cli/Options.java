@@ -2,8 +2,10 @@ package dev.blockdraft.cli;
 
 import ai.djl.Device;
 import dev.blockdraft.data.DataFolder;
+import dev.blockdraft.io.OutputFolder;
 import dev.blockdraft.lm.Devices;
 import java.nio.file.Path;
+import java.util.List;
 import picocli.CommandLine.Option;
 
 /** Options shared by several commands. */
@@ -19,6 +21,53 @@ final class Options {
         DataFolder resolve() {
             return DataFolder.resolve(dir);
         }
+
+        /** The data folder, if one is found, as a folder no output may be inside or above. */
+        List<Path> protectedFolders() {
+            try {
+                return List.of(resolve().root());
+            } catch (RuntimeException e) {
+                return List.of(); // no data folder: nothing to protect
+            }
+        }
+    }
+
+    /**
+     * {@code --overwrite} and {@code --restart} for a command that writes an output folder, and the
+     * claim (check + lock) of that folder before anything is written.
+     */
+    static final class Output {
+        @Option(names = "--overwrite", description = "replace what is at the output path even if blockdraft did not"
+                + " make it (a file, a folder of other files); a data folder is never replaced")
+        boolean overwrite;
+
+        @Option(names = "--restart", description = "start over in an output folder that holds a run of other"
+                + " settings (or a finished one) instead of resuming it; its content is deleted")
+        boolean restart;
+
+        OutputFolder claim(Path folder, String kind, String flag, List<Path> protectedFolders) {
+            return OutputFolder.claim(folder, kind, flag, OutputFolder.Mode.of(overwrite, restart), protectedFolders);
+        }
+
+        /** Says what a rerun will do with the run in {@code folder}: resume it, or extend a finished one. */
+        static void announce(Path folder, int steps) {
+            dev.blockdraft.train.TrainerState state = dev.blockdraft.train.TrainerState.read(folder);
+            if (state == null || state.step() >= steps) {
+                return; // nothing to continue, or the trainer refuses it with the reason
+            }
+            System.out.println(state.finished(folder)
+                    ? "extending the finished run in " + folder + " from " + state.step() + " to " + steps
+                            + " steps (its optimizer state was not kept: AdamW starts afresh)"
+                    : "resuming the run in " + folder + " at step " + state.step() + " of " + steps);
+        }
+    }
+
+    /** Fails unless a flag's value is > 0, naming the flag and the value. */
+    static int positive(String flag, Integer value) {
+        if (value != null && value <= 0) {
+            throw new IllegalArgumentException(flag + " " + value + ": must be > 0");
+        }
+        return value == null ? 0 : value;
     }
 
     /** {@code --device cpu|gpu[:N]}. */

@@ -1,10 +1,12 @@
 package dev.blockdraft.cli;
 
 import dev.blockdraft.data.DataFolder;
+import dev.blockdraft.io.OutputFolder;
 import dev.blockdraft.lm.Target;
 import dev.blockdraft.train.RegeneratedData;
 import dev.blockdraft.train.RegenerationRecipe;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -49,6 +51,9 @@ final class RegenerateCommand implements Callable<Integer> {
     long seed;
 
     @Mixin
+    Options.Output output;
+
+    @Mixin
     Options.Data data;
 
     @Mixin
@@ -56,12 +61,27 @@ final class RegenerateCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
+        Options.positive("--max-new-tokens", maxNewTokens);
+        Options.positive("--max-prompt-tokens", maxPromptTokens);
+        Options.positive("--batch", batch);
+        Options.positive("--validation", validation);
+        if (followUps != null && !(followUps >= 0 && followUps <= 1)) {
+            throw new IllegalArgumentException("--follow-ups " + followUps + ": must be a share within [0, 1]");
+        }
+        if (!(temperature >= 0 && Double.isFinite(temperature))) {
+            throw new IllegalArgumentException("--temperature " + temperature + ": must be >= 0 (0 = greedy)");
+        }
+        if (!(topP > 0 && topP <= 1)) {
+            throw new IllegalArgumentException("--top-p " + topP + ": must be within (0, 1]");
+        }
         DataFolder folder = data.resolve();
         Path targetDir = this.targetDir != null ? this.targetDir : dev.blockdraft.Workflows.defaultTargetFolder();
         Path out = this.out != null ? this.out : dev.blockdraft.Workflows.defaultRegeneratedFolder(targetDir);
         ai.djl.Device device = hardware.resolve();
         RegenerationRecipe recipe = recipe(device);
-        try (Target target = Target.load(targetDir, device)) {
+        // never into (or above) the data folder, whatever --overwrite says
+        try (OutputFolder claimed = output.claim(out, "regenerated", "--out", List.of(folder.root()));
+                Target target = Target.load(targetDir, device)) {
             RegeneratedData written = dev.blockdraft.Workflows.regenerate(target, folder, out, recipe);
             System.out.printf("regenerated %d training + %d validation sequences (%,d + %,d tokens) → %s%n",
                     written.train().size(), written.validation().size(), written.manifest().trainTokens(),
@@ -74,7 +94,11 @@ final class RegenerateCommand implements Callable<Integer> {
         RegenerationRecipe r = RegenerationRecipe.defaultsFor(device).withSeed(seed).withSampling(temperature, topP);
         int n = prompts == null ? r.conversations() : prompts.trim().equalsIgnoreCase("all") ? RegenerationRecipe.ALL
                 : parsePositive("--prompts", prompts);
-        r = r.withConversations(n, validation != null ? validation : Math.min(r.validation(), Math.max(1, n / 4)));
+        int heldOut = validation != null ? validation : Math.min(r.validation(), Math.max(1, n / 4));
+        if (heldOut >= n) {
+            throw new IllegalArgumentException("--validation " + heldOut + ": must be fewer than --prompts " + n);
+        }
+        r = r.withConversations(n, heldOut);
         if (followUps != null) {
             r = r.withFollowUpShare(followUps);
         }

@@ -4,6 +4,7 @@ import ai.djl.Device;
 import dev.blockdraft.Workflows;
 import dev.blockdraft.draft.Drafter;
 import dev.blockdraft.draft.DrafterConfig;
+import dev.blockdraft.io.OutputFolder;
 import dev.blockdraft.io.Provenance;
 import dev.blockdraft.lm.Target;
 import dev.blockdraft.train.BlockSampler;
@@ -90,6 +91,9 @@ final class TrainDrafterCommand implements Callable<Integer> {
     Options.Training training;
 
     @Mixin
+    Options.Output output;
+
+    @Mixin
     Options.Data data;
 
     @Mixin
@@ -97,23 +101,41 @@ final class TrainDrafterCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
+        Options.positive("--steps", steps);
+        Options.positive("--batch", batch);
+        Options.positive("--layers", layers);
+        Options.positive("--block-size", blockSize);
+        if (checkpointEvery != null && checkpointEvery < 0) {
+            throw new IllegalArgumentException("--checkpoint-every " + checkpointEvery + ": must be >= 0 (0 = only at the end)");
+        }
         Objective objective = Objectives.parse(objectiveName);
         Device device = hardware.resolve();
-        try (Target target = Target.load(targetDir, device)) {
-            RegeneratedData rd = regenerated != null && Files.exists(regenerated.resolve(RegeneratedData.MANIFEST))
-                    ? RegeneratedData.load(regenerated)
-                    : Workflows.regeneratedData(target, data.resolve(),
-                            regenerated != null ? regenerated : Workflows.defaultRegeneratedFolder(targetDir),
-                            RegenerationRecipe.defaultsFor(device));
-            DrafterConfig dc = DrafterConfig.forTarget(target.config(), targetDir.getFileName().toString(),
-                    blockSize != null ? blockSize : DrafterConfig.defaultBlockSize(device), target.tokenizer().maskId());
+        DraftTrainConfig tc = trainConfig(device); // flags checked before anything slow
+        List<Path> dataFolders = data.protectedFolders();
+        Path dataDir = regenerated != null ? regenerated : Workflows.defaultRegeneratedFolder(targetDir);
+        boolean regenerate = !Files.exists(dataDir.resolve(RegeneratedData.MANIFEST));
+        try (OutputFolder claimed = output.claim(out, "drafter", "--out", dataFolders);
+                OutputFolder dataClaim = regenerate ? OutputFolder.claim(dataDir, "regenerated", "--data-dir",
+                        OutputFolder.Mode.KEEP, dataFolders) : null;
+                Target target = Target.load(targetDir, device)) {
+            int context = target.config().maxPositionEmbeddings();
+            int b = blockSize != null ? blockSize : DrafterConfig.defaultBlockSize(device);
+            if (b < 2 || b > context / 2) {
+                throw new IllegalArgumentException("--block-size " + b + ": must be within 2.." + context / 2
+                        + " (half the target's context of " + context + " tokens, so a prompt fits beside a block)");
+            }
+            // an explicit --data-dir is the user's data as it is; the default folder must match the device's recipe
+            RegeneratedData rd = regenerated != null && !regenerate ? RegeneratedData.load(dataDir)
+                    : Workflows.regeneratedData(target, data.resolve(), dataDir, RegenerationRecipe.defaultsFor(device));
+            DrafterConfig dc = DrafterConfig.forTarget(target.config(), targetDir.getFileName().toString(), b,
+                    target.tokenizer().maskId());
             if (layers != null) {
                 dc = dc.withLayers(layers);
             }
             if (featureLayers != null) {
                 dc = dc.withFeatureLayers(featureLayers);
             }
-            DraftTrainConfig tc = trainConfig(device);
+            Options.Output.announce(out, tc.optimizer().steps());
             Map<String, String> settings = new LinkedHashMap<>(tc.asMap());
             settings.put("objective", objective.toString());
             settings.put("precision", training.precision.toString());
@@ -147,9 +169,9 @@ final class TrainDrafterCommand implements Callable<Integer> {
         if (evalEvery != null) {
             o = o.withEvalEvery(evalEvery, o.evalBatches());
         }
-        if (checkpointEvery != null) {
-            o = o.withCheckpointEvery(checkpointEvery);
-        }
+        // a kill loses at most a tenth of the run (or the preset's interval, if shorter) unless told otherwise
+        o = o.withCheckpointEvery(checkpointEvery != null ? checkpointEvery
+                : Math.min(o.checkpointEvery() > 0 ? o.checkpointEvery() : Integer.MAX_VALUE, Math.max(1, o.steps() / 10)));
         tc = tc.withOptimizer(o);
         if (blocks != null) {
             tc = tc.withBlocksPerSequence(parseBlocks(blocks));

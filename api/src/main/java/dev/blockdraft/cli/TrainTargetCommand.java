@@ -2,6 +2,8 @@ package dev.blockdraft.cli;
 
 import ai.djl.Device;
 import dev.blockdraft.data.DataFolder;
+import dev.blockdraft.io.Memory;
+import dev.blockdraft.io.OutputFolder;
 import dev.blockdraft.io.Provenance;
 import dev.blockdraft.lm.LlamaConfig;
 import dev.blockdraft.lm.LlamaModel;
@@ -78,8 +80,12 @@ final class TrainTargetCommand implements Callable<Integer> {
     Double weightDecay;
 
     @Option(names = "--checkpoint-every", description = "steps between resumable checkpoints in --out (default:"
-            + " preset's; 0 = only at the end). Rerunning the same command resumes from the last one.")
+            + " a tenth of the steps; 0 = only at the end). Rerunning the same command resumes from the last one;"
+            + " with more --steps it extends a finished run.")
     Integer checkpointEvery;
+
+    @Mixin
+    Options.Output output;
 
     @Option(names = "--eval-every", description = "steps between validation passes (default: preset's)")
     Integer evalEvery;
@@ -95,11 +101,17 @@ final class TrainTargetCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
+        checkFlags();
         Device device = hardware.resolve();
         DataFolder folder = data.resolve();
-        try (Tokenizer tokenizer = Tokenizer.load(tokenizerDir)) {
+        try (OutputFolder claimed = output.claim(out, "target", "--out", List.of(folder.root()));
+                Tokenizer tokenizer = Tokenizer.load(tokenizerDir)) {
             LlamaConfig config = shape(tokenizer);
+            // before any allocation: weights, gradients and two AdamW moments in fp32
+            config.requireFits(Memory.availableBytes(device), 16, "train (weights, gradients and AdamW moments in fp32)",
+                    hidden != null ? "--hidden/--layers/--heads/--intermediate" : "--size " + size);
             TrainConfig train = trainConfig();
+            Options.Output.announce(out, train.steps());
             long t0 = System.nanoTime();
             CorpusTokens corpus = CorpusTokens.build(folder, tokenizer, corpusCap, 0.02, seed);
             System.out.printf("corpus: %d train records (%,d tokens), %d validation (%,d tokens), %d dropped as benchmark prompts%n",
@@ -122,6 +134,46 @@ final class TrainTargetCommand implements Callable<Integer> {
         return 0;
     }
 
+    /** Every flag checked before anything is read or allocated, each error naming the flag and its value. */
+    private void checkFlags() {
+        Options.positive("--hidden", hidden);
+        Options.positive("--layers", layers);
+        Options.positive("--heads", heads);
+        Options.positive("--kv-heads", kvHeads);
+        Options.positive("--intermediate", intermediate);
+        Options.positive("--context", context);
+        Options.positive("--steps", steps);
+        Options.positive("--batch", batch);
+        Options.positive("--grad-accum", gradAccum);
+        Options.positive("--corpus-cap", corpusCap);
+        if (seqLen != null && seqLen < 2) {
+            throw new IllegalArgumentException("--seq-len " + seqLen + ": must be >= 2");
+        }
+        if (lr != null && !(lr > 0 && Double.isFinite(lr))) {
+            throw new IllegalArgumentException("--lr " + lr + ": must be a positive number");
+        }
+        if (weightDecay != null && !(weightDecay >= 0 && Double.isFinite(weightDecay))) {
+            throw new IllegalArgumentException("--weight-decay " + weightDecay + ": must be >= 0");
+        }
+        if (checkpointEvery != null && checkpointEvery < 0) {
+            throw new IllegalArgumentException("--checkpoint-every " + checkpointEvery + ": must be >= 0 (0 = only at the end)");
+        }
+        if (evalEvery != null && evalEvery < 0) {
+            throw new IllegalArgumentException("--eval-every " + evalEvery + ": must be >= 0 (0 = only at the end)");
+        }
+        if (hidden != null && heads != null && hidden % heads != 0) {
+            throw new IllegalArgumentException("--hidden " + hidden + " must be divisible by --heads " + heads
+                    + " (head_dim = hidden / heads)");
+        }
+        if (heads != null && kvHeads != null && heads % kvHeads != 0) {
+            throw new IllegalArgumentException("--kv-heads " + kvHeads + " must divide --heads " + heads);
+        }
+        if (hidden != null && heads != null && (hidden / heads) % 2 != 0) {
+            throw new IllegalArgumentException("--hidden " + hidden + " / --heads " + heads + " = " + hidden / heads
+                    + ": the head size must be even for rotary embeddings");
+        }
+    }
+
     private LlamaConfig shape(Tokenizer tokenizer) {
         int vocab = tokenizer.vocabSize();
         LlamaConfig c;
@@ -130,7 +182,12 @@ final class TrainTargetCommand implements Callable<Integer> {
                 throw new IllegalArgumentException("an explicit shape needs --hidden, --layers and --heads");
             }
             int kv = kvHeads == null ? heads : kvHeads;
-            int inter = intermediate == null ? (hidden * 8 / 3 + 63) / 64 * 64 : intermediate;
+            long defaultInter = ((long) hidden * 8 / 3 + 63) / 64 * 64; // SwiGLU's 8/3, rounded up to 64
+            if (intermediate == null && defaultInter > Integer.MAX_VALUE) {
+                throw new IllegalArgumentException("--hidden " + hidden + ": its MLP width " + defaultInter
+                        + " exceeds " + Integer.MAX_VALUE + "; valid hidden sizes are far smaller");
+            }
+            int inter = intermediate == null ? (int) defaultInter : intermediate;
             c = switch (modelType) {
                 case "llama" -> LlamaConfig.llama(vocab, hidden, inter, layers, heads, kv, context);
                 case "qwen3" -> LlamaConfig.qwen3(vocab, hidden, inter, layers, heads, kv, context);
@@ -160,9 +217,8 @@ final class TrainTargetCommand implements Callable<Integer> {
         if (weightDecay != null) {
             t = t.withWeightDecay(weightDecay);
         }
-        if (checkpointEvery != null) {
-            t = t.withCheckpointEvery(checkpointEvery);
-        }
+        // a kill loses at most a tenth of the run unless told otherwise
+        t = t.withCheckpointEvery(checkpointEvery != null ? checkpointEvery : Math.max(1, t.steps() / 10));
         return t;
     }
 }

@@ -6,6 +6,7 @@ import dev.blockdraft.data.DataFolder;
 import dev.blockdraft.data.Decontamination;
 import dev.blockdraft.tokenize.BpeModel;
 import dev.blockdraft.tokenize.BpeTrainer;
+import dev.blockdraft.io.OutputFolder;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -33,11 +34,30 @@ final class TrainTokenizerCommand implements Callable<Integer> {
     long seed;
 
     @Mixin
+    Options.Output output;
+
+    @Mixin
     Options.Data data;
 
     @Override
     public Integer call() throws Exception {
+        int minimum = dev.blockdraft.tokenize.SpecialTokens.ALL.size() + 256;
+        if (vocabSize < minimum) {
+            throw new IllegalArgumentException("--vocab-size " + vocabSize + ": must be >= " + minimum
+                    + " (the special tokens and the 256 byte symbols)");
+        }
+        if (maxChars <= 0) {
+            throw new IllegalArgumentException("--max-chars " + maxChars + ": must be > 0");
+        }
+        Options.positive("--corpus-cap", corpusCap);
         DataFolder folder = data.resolve();
+        // checked and locked before minutes of training: an existing file, someone's folder or a read-only one fail now
+        try (OutputFolder claimed = output.claim(out, "tokenizer", "--out", List.of(folder.root()))) {
+            return train(folder);
+        }
+    }
+
+    private int train(DataFolder folder) throws java.io.IOException {
         long t0 = System.nanoTime();
         List<CorpusRecord> records = Corpus.readStandardMix(folder, corpusCap, seed);
         Decontamination.Result clean = Decontamination.againstAllBenchmarks(folder).filter(records);

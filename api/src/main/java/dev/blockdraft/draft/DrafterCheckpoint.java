@@ -6,6 +6,7 @@ import dev.blockdraft.io.BadInputException;
 import dev.blockdraft.io.SafeTensors;
 import dev.blockdraft.lm.HfCheckpoint;
 import dev.blockdraft.lm.LlamaModel;
+import dev.blockdraft.lm.TargetFingerprint;
 import dev.blockdraft.nn.StateDict;
 import java.io.BufferedOutputStream;
 import java.io.OutputStream;
@@ -35,6 +36,7 @@ public final class DrafterCheckpoint {
         try (OutputStream out = new BufferedOutputStream(Files.newOutputStream(dir.resolve(SafeTensors.SINGLE_FILE)), 1 << 20)) {
             SafeTensors.write(out, tensors, Map.of("target", drafter.config().targetName()), false);
         }
+        Files.writeString(dir.resolve(TargetFingerprint.FILE), TargetFingerprint.of(drafter.target()).toJson());
         for (Map.Entry<String, String> e : extraFiles.entrySet()) {
             Files.writeString(dir.resolve(e.getKey()), e.getValue());
         }
@@ -42,11 +44,23 @@ public final class DrafterCheckpoint {
 
     /** Loads a drafter for {@code target}, failing clearly if it was trained for another target. */
     public static Drafter load(Path folder, LlamaModel target) {
+        return load(folder, target, false);
+    }
+
+    /**
+     * As {@link #load(Path, LlamaModel)}; {@code force} skips the check of the target's fingerprint
+     * (its config and embedding/head weights), not the shape checks.
+     */
+    public static Drafter load(Path folder, LlamaModel target, boolean force) {
         if (!Files.isDirectory(folder)) {
             throw BadInputException.of(folder, "drafter folder not found");
         }
         DrafterConfig config = DrafterConfig.read(folder.resolve(HfCheckpoint.CONFIG));
         config.checkCompatible(target.config(), folder);
+        TargetFingerprint trainedFor = TargetFingerprint.read(folder);
+        if (trainedFor != null && !force) {
+            trainedFor.requireSame(TargetFingerprint.of(target), folder);
+        }
         SafeTensors tensors = SafeTensors.openFolder(folder);
         StateDict params = new StateDict(NDManager.newBaseManager(target.device()));
         try {

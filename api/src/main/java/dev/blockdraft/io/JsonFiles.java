@@ -30,11 +30,15 @@ public final class JsonFiles {
                 // temp files are created owner-only; the result should be readable like any written file
                 Files.setPosixFilePermissions(temp, PosixFilePermissions.fromString("rw-r--r--"));
             }
-            try (Writer writer = Files.newBufferedWriter(temp, StandardCharsets.UTF_8)) {
+            try (java.io.FileOutputStream stream = new java.io.FileOutputStream(temp.toFile());
+                    Writer writer = new java.io.OutputStreamWriter(stream, StandardCharsets.UTF_8)) {
                 GSON.toJson(json, writer);
                 writer.write('\n');
+                writer.flush();
+                stream.getFD().sync(); // on disk before the rename makes it visible
             }
             Files.move(temp, absolute, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+            AtomicFiles.syncDirectory(dir);
         } finally {
             Files.deleteIfExists(temp);
         }

@@ -91,7 +91,17 @@ public final class SafeTensors {
         }
         Map<String, String> weightMap = new TreeMap<>();
         for (Map.Entry<String, JsonElement> e : root.getAsJsonObject("weight_map").entrySet()) {
-            weightMap.put(e.getKey(), e.getValue().getAsString());
+            JsonElement v = e.getValue();
+            if (!v.isJsonPrimitive() || !v.getAsJsonPrimitive().isString()) {
+                throw BadInputException.of(index, "weight_map." + e.getKey() + " must be a shard file name, found "
+                        + abbreviate(v));
+            }
+            String shard = v.getAsString();
+            if (shard.contains("/") || shard.contains("\\") || shard.startsWith(".")) {
+                throw BadInputException.of(index, "weight_map." + e.getKey() + "=" + shard
+                        + " must name a file beside the index");
+            }
+            weightMap.put(e.getKey(), shard);
         }
         Map<String, Map<String, Entry>> shards = new LinkedHashMap<>();
         Map<String, Entry> all = new LinkedHashMap<>();
@@ -108,6 +118,9 @@ public final class SafeTensors {
         return new SafeTensors(all);
     }
 
+    /** Headers are a few hundred bytes per tensor; anything larger is not a safetensors file (HF's limit, too). */
+    static final long MAX_HEADER_BYTES = 100_000_000L;
+
     private static Map<String, Entry> readHeader(Path file) {
         try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
             long size = ch.size();
@@ -117,9 +130,13 @@ public final class SafeTensors {
             ByteBuffer lenBuf = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN);
             readFully(ch, lenBuf, 0);
             long headerLen = lenBuf.getLong(0);
-            if (headerLen <= 0 || headerLen > 100_000_000L || 8 + headerLen > size) {
-                throw BadInputException.of(file, "truncated or not safetensors: header length " + headerLen
-                        + " but file has " + size + " bytes");
+            if (headerLen <= 0 || headerLen > MAX_HEADER_BYTES) {
+                throw BadInputException.of(file, "not safetensors: header length " + Long.toUnsignedString(headerLen)
+                        + " must be within 1.." + MAX_HEADER_BYTES + " bytes");
+            }
+            if (8 + headerLen > size) {
+                throw BadInputException.of(file, "truncated: header length " + headerLen + " but the file has "
+                        + size + " bytes");
             }
             ByteBuffer headerBuf = ByteBuffer.allocate((int) headerLen);
             readFully(ch, headerBuf, 8);
@@ -133,10 +150,12 @@ public final class SafeTensors {
             Map<String, Entry> out = new LinkedHashMap<>();
             for (Map.Entry<String, JsonElement> e : header.entrySet()) {
                 if (e.getKey().equals("__metadata__")) {
+                    checkMetadata(file, e.getValue());
                     continue;
                 }
                 out.put(e.getKey(), parseEntry(file, e.getKey(), e.getValue(), dataStart, size));
             }
+            checkLayout(file, out.values(), dataStart, size);
             return out;
         } catch (NoSuchFileException e) {
             throw BadInputException.of(file, "file not found", e);
@@ -145,43 +164,127 @@ public final class SafeTensors {
         }
     }
 
+    private static void checkMetadata(Path file, JsonElement meta) {
+        if (!meta.isJsonObject()) {
+            throw BadInputException.of(file, "__metadata__ must be an object of strings, found " + abbreviate(meta));
+        }
+        for (Map.Entry<String, JsonElement> m : meta.getAsJsonObject().entrySet()) {
+            JsonElement v = m.getValue();
+            if (!v.isJsonPrimitive() || !v.getAsJsonPrimitive().isString()) {
+                throw BadInputException.of(file, "__metadata__." + m.getKey() + " must be a string, found " + abbreviate(v));
+            }
+        }
+    }
+
+    /**
+     * The tensors' byte ranges must tile the data section exactly, as the format requires: sorted
+     * by offset, each begins where the previous one ended, the first at 0 and the last at the end
+     * of the file. Overlaps would read one tensor's bytes (or the header's) as another's; holes
+     * and trailing bytes mean the header does not describe the file.
+     */
+    private static void checkLayout(Path file, java.util.Collection<Entry> entries, long dataStart, long fileSize) {
+        List<Entry> sorted = new ArrayList<>(entries);
+        sorted.sort(java.util.Comparator.comparingLong(Entry::begin).thenComparingLong(Entry::end));
+        long expected = dataStart;
+        Entry previous = null;
+        for (Entry e : sorted) {
+            if (e.begin() < expected) {
+                throw BadInputException.of(file, "tensor '" + e.name() + "' (data_offsets [" + (e.begin() - dataStart)
+                        + ", " + (e.end() - dataStart) + "]) overlaps tensor '" + previous.name() + "' (ending at "
+                        + (previous.end() - dataStart) + "); tensors must not share bytes");
+            }
+            if (e.begin() > expected) {
+                throw BadInputException.of(file, "data section has unused bytes " + (expected - dataStart) + ".."
+                        + (e.begin() - dataStart) + " before tensor '" + e.name() + "'; tensors must cover it without gaps");
+            }
+            expected = e.end();
+            previous = e;
+        }
+        if (expected != fileSize) {
+            throw BadInputException.of(file, "the header's tensors end at data byte " + (expected - dataStart)
+                    + " but the data section has " + (fileSize - dataStart) + " bytes"
+                    + (expected < fileSize ? " (unused bytes at the end)" : ""));
+        }
+    }
+
     private static Entry parseEntry(Path file, String name, JsonElement json, long dataStart, long fileSize) {
         try {
             JsonObject o = json.getAsJsonObject();
             String dtype = o.get("dtype").getAsString();
+            int bytes = bytesPerElement(file, name, dtype);
             JsonArray shapeJson = o.getAsJsonArray("shape");
             long[] shape = new long[shapeJson.size()];
+            long numel = 1;
             for (int i = 0; i < shape.length; i++) {
-                shape[i] = shapeJson.get(i).getAsLong();
+                shape[i] = wholeNumber(file, name, "shape", shapeJson.get(i));
+                if (shape[i] < 0) {
+                    throw BadInputException.of(file, "tensor '" + name + "' has a negative dimension in shape " + shapeJson);
+                }
+                numel = multiply(file, name, numel, shape[i]);
             }
             JsonArray offsets = o.getAsJsonArray("data_offsets");
-            long begin = dataStart + offsets.get(0).getAsLong();
-            long end = dataStart + offsets.get(1).getAsLong();
-            Entry entry = new Entry(file, name, dtype, shape, begin, end);
-            long expected = entry.numel() * bytesPerElement(file, name, dtype);
-            if (end - begin != expected) {
+            if (offsets.size() != 2) {
+                throw BadInputException.of(file, "tensor '" + name + "' has data_offsets " + offsets + "; expected [begin, end]");
+            }
+            long first = wholeNumber(file, name, "data_offsets", offsets.get(0));
+            long last = wholeNumber(file, name, "data_offsets", offsets.get(1));
+            if (first < 0 || last < first) {
+                throw BadInputException.of(file, "tensor '" + name + "' has data_offsets " + offsets
+                        + "; they must satisfy 0 <= begin <= end");
+            }
+            long dataBytes = fileSize - dataStart;
+            if (last > dataBytes) {
+                throw BadInputException.of(file, "truncated: tensor '" + name + "' ends at data byte " + last
+                        + " but the data section has " + dataBytes);
+            }
+            long expected = multiply(file, name, numel, bytes);
+            if (last - first != expected) {
                 throw BadInputException.of(file, "tensor '" + name + "' of dtype " + dtype + " and shape "
-                        + java.util.Arrays.toString(shape) + " needs " + expected + " bytes but has " + (end - begin));
+                        + java.util.Arrays.toString(shape) + " needs " + expected + " bytes but its data_offsets "
+                        + offsets + " span " + (last - first));
             }
-            if (end > fileSize) {
-                throw BadInputException.of(file, "truncated: tensor '" + name + "' ends at byte " + end
-                        + " but the file has " + fileSize);
-            }
-            return entry;
+            return new Entry(file, name, dtype, shape, dataStart + first, dataStart + last);
         } catch (NullPointerException | IllegalStateException | UnsupportedOperationException
                 | IndexOutOfBoundsException | ClassCastException e) {
-            throw BadInputException.of(file, "malformed header entry for tensor '" + name + "': " + json, e);
+            throw BadInputException.of(file, "malformed header entry for tensor '" + name + "': " + abbreviate(json)
+                    + " (expected {\"dtype\": \"F32\", \"shape\": [..], \"data_offsets\": [begin, end]})", e);
         }
+    }
+
+    private static long wholeNumber(Path file, String name, String field, JsonElement e) {
+        if (!e.isJsonPrimitive() || !e.getAsJsonPrimitive().isNumber()) {
+            throw BadInputException.of(file, "tensor '" + name + "': " + field + " holds " + abbreviate(e)
+                    + ", expected whole numbers");
+        }
+        try {
+            return e.getAsBigDecimal().longValueExact();
+        } catch (ArithmeticException ex) {
+            throw BadInputException.of(file, "tensor '" + name + "': " + field + " holds " + e
+                    + ", expected whole numbers below 2^63");
+        }
+    }
+
+    private static long multiply(Path file, String name, long a, long b) {
+        try {
+            return Math.multiplyExact(a, b);
+        } catch (ArithmeticException e) {
+            throw BadInputException.of(file, "tensor '" + name + "' is too large: its byte size overflows 64 bits");
+        }
+    }
+
+    private static String abbreviate(JsonElement e) {
+        String s = String.valueOf(e);
+        return s.length() <= 80 ? s : s.substring(0, 77) + "...";
     }
 
     private static int bytesPerElement(Path file, String name, String dtype) {
         return switch (dtype) {
-            case "F64", "I64" -> 8;
-            case "F32", "I32" -> 4;
-            case "F16", "BF16", "I16" -> 2;
-            case "U8", "I8", "BOOL" -> 1;
+            case "F64", "I64", "U64" -> 8;
+            case "F32", "I32", "U32" -> 4;
+            case "F16", "BF16", "I16", "U16" -> 2;
+            case "U8", "I8", "BOOL", "F8_E4M3", "F8_E5M2" -> 1;
             default -> throw BadInputException.of(file, "tensor '" + name + "' has unsupported dtype " + dtype
-                    + " (supported: F64, F32, F16, BF16, I64, I32, I16, I8, U8, BOOL)");
+                    + " (supported: F64, F32, F16, BF16, F8_E4M3, F8_E5M2, I64, I32, I16, I8, U64, U32, U16, U8, BOOL)");
         };
     }
 
@@ -213,6 +316,10 @@ public final class SafeTensors {
         Entry e = entries.get(name);
         if (e == null) {
             throw new IllegalArgumentException("no tensor '" + name + "'");
+        }
+        if (e.end() - e.begin() > Integer.MAX_VALUE - 8) {
+            throw BadInputException.of(e.file(), "tensor '" + name + "' has " + (e.end() - e.begin())
+                    + " bytes; blockdraft reads tensors of up to 2 GiB");
         }
         ByteBuffer raw = readBytes(e);
         int n = Math.toIntExact(e.numel());

@@ -34,6 +34,9 @@ public final class HfCheckpoint {
             throw BadInputException.of(folder, "model folder not found");
         }
         LlamaConfig config = LlamaConfig.read(folder.resolve(CONFIG));
+        // before any allocation: an absurd shape must fail here, not at the heap limit minutes later
+        config.requireFits(dev.blockdraft.io.Memory.availableBytes(device), 4, "load in fp32",
+                folder.resolve(CONFIG).toString());
         SafeTensors tensors = SafeTensors.openFolder(folder);
         StateDict params = new StateDict(NDManager.newBaseManager(device));
         try {

@@ -148,6 +148,42 @@ public record LlamaConfig(
         return numHiddenLayers * perLayer + c + emb + (tieWordEmbeddings ? 0 : emb);
     }
 
+    /** {@link #parameterCount()} in floating point: an estimate that cannot overflow for absurd shapes. */
+    public double parameterEstimate() {
+        double c = hiddenSize;
+        double attn = c * numAttentionHeads * headDim * 2 + c * numKeyValueHeads * headDim * 2;
+        double perLayer = attn + 3 * c * intermediateSize + 2 * c + (qkNorm() ? 2.0 * headDim : 0);
+        double emb = (double) vocabSize * c;
+        return (double) numHiddenLayers * perLayer + c + emb + (tieWordEmbeddings ? 0 : emb);
+    }
+
+    /**
+     * Fails before any allocation when this shape cannot fit: {@code bytesPerParameter} × the
+     * parameter count against {@code availableBytes} (4 to load in fp32; 16 to train: weights,
+     * gradients and two AdamW moments).
+     *
+     * @param source named first in the message: the config file or the flags
+     */
+    public void requireFits(long availableBytes, double bytesPerParameter, String purpose, String source) {
+        double needed = parameterEstimate() * bytesPerParameter;
+        if (needed > availableBytes) {
+            throw new BadInputException(String.format(java.util.Locale.ROOT,
+                    "%s: hidden_size=%d, intermediate_size=%d, num_hidden_layers=%d, vocab_size=%d make ~%s parameters,"
+                            + " which need ~%s to %s; this machine has %s", source, hiddenSize, intermediateSize,
+                    numHiddenLayers, vocabSize, count(parameterEstimate()), gib(needed), purpose, gib(availableBytes)));
+        }
+    }
+
+    private static String count(double n) {
+        return n >= 1e9 ? String.format(java.util.Locale.ROOT, n >= 1e11 ? "%,.0f billion" : "%.1f billion", n / 1e9)
+                : String.format(java.util.Locale.ROOT, "%.1f million", n / 1e6);
+    }
+
+    private static String gib(double bytes) {
+        double g = bytes / (1L << 30);
+        return String.format(java.util.Locale.ROOT, g >= 100 ? "%,.0f GiB" : "%.1f GiB", g);
+    }
+
     // ---- config.json ----------------------------------------------------------------------
 
     /** Keys we read; keys we accept only at a value that changes nothing; everything else is an error. */
@@ -162,6 +198,14 @@ public record LlamaConfig(
             "rope_scaling", JsonElement::isJsonNull,
             "sliding_window", v -> true,
             "use_sliding_window", v -> !v.getAsBoolean());
+
+    private static boolean isNeutral(Function<JsonElement, Boolean> test, JsonElement value) {
+        try {
+            return test.apply(value);
+        } catch (IllegalStateException | UnsupportedOperationException | NumberFormatException e) {
+            return false; // a value of the wrong JSON type changes something we cannot honour
+        }
+    }
 
     public static LlamaConfig read(Path file) {
         JsonObject o = dev.blockdraft.io.JsonFiles.readObject(file);
@@ -182,7 +226,7 @@ public record LlamaConfig(
             Function<JsonElement, Boolean> neutral = NEUTRAL_KEYS.get(key);
             if (neutral == null) {
                 unknown.add(key);
-            } else if (!neutral.apply(o.get(key))) {
+            } else if (!isNeutral(neutral, o.get(key))) {
                 throw BadInputException.of(file, key + "=" + o.get(key) + " is not supported by blockdraft");
             }
         }
@@ -197,7 +241,7 @@ public record LlamaConfig(
         if (o.has("rope_parameters") && o.get("rope_parameters").isJsonObject()) {
             // transformers 5 moved rope_theta into rope_parameters; only the plain rotary kind is supported
             JsonObject rope = o.getAsJsonObject("rope_parameters");
-            String kind = rope.has("rope_type") ? rope.get("rope_type").getAsString() : "default";
+            String kind = rope.has("rope_type") ? str(rope, "rope_type", file) : "default";
             if (!kind.equals("default")) {
                 throw BadInputException.of(file, "rope_parameters.rope_type=" + kind + " is not supported (only default)");
             }
@@ -205,6 +249,9 @@ public record LlamaConfig(
         }
         int hidden = integer(o, "hidden_size", file, null);
         int heads = integer(o, "num_attention_heads", file, null);
+        if (heads <= 0) {
+            throw BadInputException.of(file, "num_attention_heads=" + heads + " must be > 0");
+        }
         try {
             return new LlamaConfig(type,
                     integer(o, "vocab_size", file, null),
@@ -231,6 +278,9 @@ public record LlamaConfig(
         if (e == null || e.isJsonNull()) {
             throw BadInputException.of(file, "missing required key '" + key + "'");
         }
+        if (!e.isJsonPrimitive() || !e.getAsJsonPrimitive().isString()) {
+            throw BadInputException.of(file, key + "=" + abbreviate(e) + " must be a string");
+        }
         return e.getAsString();
     }
 
@@ -242,11 +292,29 @@ public record LlamaConfig(
             }
             return fallback;
         }
-        try {
-            return e.getAsInt();
-        } catch (NumberFormatException | UnsupportedOperationException | IllegalStateException ex) {
-            throw BadInputException.of(file, key + "=" + e + " must be an integer");
+        if (!e.isJsonPrimitive() || !e.getAsJsonPrimitive().isNumber()) {
+            throw BadInputException.of(file, key + "=" + abbreviate(e) + " must be an integer");
         }
+        java.math.BigDecimal value;
+        try {
+            value = e.getAsBigDecimal();
+        } catch (NumberFormatException ex) {
+            throw BadInputException.of(file, key + "=" + abbreviate(e) + " must be an integer");
+        }
+        if (value.stripTrailingZeros().scale() > 0) {
+            throw BadInputException.of(file, key + "=" + e + " must be a whole number");
+        }
+        try {
+            return value.intValueExact();
+        } catch (ArithmeticException ex) {
+            throw BadInputException.of(file, key + "=" + e + " is out of range: valid are integers from "
+                    + Integer.MIN_VALUE + " to " + Integer.MAX_VALUE);
+        }
+    }
+
+    private static String abbreviate(JsonElement e) {
+        String s = String.valueOf(e);
+        return s.length() <= 60 ? s : s.substring(0, 57) + "...";
     }
 
     private static double number(JsonObject o, String key, Path file, double fallback) {
@@ -254,11 +322,14 @@ public record LlamaConfig(
         if (e == null || e.isJsonNull()) {
             return fallback;
         }
-        try {
-            return e.getAsDouble();
-        } catch (NumberFormatException | UnsupportedOperationException | IllegalStateException ex) {
-            throw BadInputException.of(file, key + "=" + e + " must be a number");
+        if (!e.isJsonPrimitive() || !e.getAsJsonPrimitive().isNumber()) {
+            throw BadInputException.of(file, key + "=" + abbreviate(e) + " must be a number");
         }
+        double v = e.getAsDouble();
+        if (!Double.isFinite(v)) {
+            throw BadInputException.of(file, key + "=" + e + " must be a finite number");
+        }
+        return v;
     }
 
     private static boolean bool(JsonObject o, String key, Path file, boolean fallback) {
@@ -280,7 +351,12 @@ public record LlamaConfig(
         }
         if (e.isJsonArray()) {
             JsonArray a = e.getAsJsonArray();
-            return a.isEmpty() ? -1 : a.get(0).getAsInt();
+            if (a.isEmpty()) {
+                return -1;
+            }
+            JsonObject first = new JsonObject();
+            first.add(key, a.get(0));
+            return integer(first, key, file, -1);
         }
         return integer(o, key, file, -1);
     }

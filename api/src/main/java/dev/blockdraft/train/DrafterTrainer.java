@@ -79,6 +79,12 @@ public final class DrafterTrainer {
         settings.put("parameters", "" + drafter.parameters().parameterCount());
         settings.put("precision", precision.toString());
         TrainingRun run = new TrainingRun(runName, settings);
+        Map<String, String> runSettings = TrainerState.runSettings(opt, Map.of("objective", objective.toString(),
+                "drafter", drafter.config().toString(), "precision", precision.toString(),
+                "half_precision_target", "" + halfPrecisionTarget,
+                "blocks_per_sequence", "" + config.blocksPerSequence(),
+                "train_sequences", "" + data.train().size(),
+                "target_embedding_sha256", dev.blockdraft.lm.TargetFingerprint.of(drafter.target()).embeddingSha256()));
         BlockSampler sampler = new BlockSampler(drafter.config().blockSize(), config.blocksPerSequence(), opt.seqLen(),
                 drafter.config().maskTokenId(), padId);
         List<RegeneratedData.Sequence> train = sampler.usable(data.train());
@@ -89,8 +95,13 @@ public final class DrafterTrainer {
         List<RegeneratedData.Sequence> validation = data.validation().subList(0,
                 Math.min(config.validationSequences(), data.validation().size()));
         LrSchedule schedule = opt.schedule();
-        try (DrafterStep stepper = new DrafterStep(drafter, objective, opt, precision, halfPrecisionTarget)) {
-            int start = resume(drafter, stepper, run, outDir);
+        try (dev.blockdraft.io.OutputFolder.Lock lock = outDir == null ? null
+                        : dev.blockdraft.io.OutputFolder.Lock.acquire(outDir, "--out");
+                DrafterStep stepper = new DrafterStep(drafter, objective, opt, precision, halfPrecisionTarget)) {
+            if (outDir != null) {
+                dev.blockdraft.io.AtomicFiles.recover(outDir);
+            }
+            int start = resume(drafter, stepper, run, outDir, runSettings);
             Best best = new Best(outDir == null ? null : Best.read(outDir.resolve(BEST)));
             listeners.forEach(l -> l.onStart(run, start, opt.steps()));
             long tokensSeen = run.steps().isEmpty() ? 0 : run.steps().get(run.steps().size() - 1).tokensSeen();
@@ -123,7 +134,7 @@ public final class DrafterTrainer {
                     listeners.forEach(l -> l.onEval(run, e));
                 }
                 if (outDir != null && (last || (opt.checkpointEvery() > 0 && (step + 1) % opt.checkpointEvery() == 0))) {
-                    save(drafter, stepper, run, step + 1, outDir, provenance, best);
+                    save(drafter, stepper, run, step + 1, outDir, provenance, runSettings, best);
                     int reached = step + 1;
                     listeners.forEach(l -> l.onCheckpoint(run, reached, outDir));
                 }
@@ -134,8 +145,8 @@ public final class DrafterTrainer {
         return run;
     }
 
-    private int resume(Drafter drafter, DrafterStep stepper, TrainingRun run, Path outDir) {
-        TrainerState state = TrainerState.resumable(outDir, config.optimizer().steps());
+    private int resume(Drafter drafter, DrafterStep stepper, TrainingRun run, Path outDir, Map<String, String> runSettings) {
+        TrainerState state = TrainerState.resumable(outDir, config.optimizer().steps(), runSettings);
         if (state == null) {
             return 0;
         }
@@ -157,9 +168,9 @@ public final class DrafterTrainer {
     }
 
     private void save(Drafter drafter, DrafterStep stepper, TrainingRun run, int step, Path outDir, Provenance provenance,
-            Best best) {
+            Map<String, String> runSettings, Best best) {
         AdamW optimizer = stepper.optimizer();
-        TrainerState state = TrainerState.of(step, config.optimizer(), run)
+        TrainerState state = TrainerState.of(step, config.optimizer(), run, runSettings)
                 .withLossScaler(stepper.lossScaler());
         Map<String, String> extra = new LinkedHashMap<>();
         if (provenance != null) {

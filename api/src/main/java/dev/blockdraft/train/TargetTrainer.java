@@ -4,6 +4,8 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
+import dev.blockdraft.io.AtomicFiles;
+import dev.blockdraft.io.OutputFolder;
 import dev.blockdraft.io.Provenance;
 import dev.blockdraft.lm.HfCheckpoint;
 import dev.blockdraft.lm.LlamaModel;
@@ -55,9 +57,17 @@ public final class TargetTrainer {
         settings.put("parameters", "" + model.parameters().parameterCount());
         settings.put("precision", precision.toString());
         TrainingRun run = new TrainingRun("target", settings);
+        Map<String, String> runSettings = TrainerState.runSettings(config, Map.of(
+                "model", model.config().toJson().replaceAll("\\s+", ""),
+                "precision", precision.toString(),
+                "train_tokens", train.length() + " tokens, sha256 " + sha256(train.tokens())));
         LrSchedule schedule = config.schedule();
-        try (TargetStep stepper = new TargetStep(model, config, precision)) {
-            int start = resume(model, stepper.optimizer(), run, outDir, stepper.lossScaler());
+        try (OutputFolder.Lock lock = outDir == null ? null : OutputFolder.Lock.acquire(outDir, "--out");
+                TargetStep stepper = new TargetStep(model, config, precision)) {
+            if (outDir != null) {
+                AtomicFiles.recover(outDir);
+            }
+            int start = resume(model, stepper.optimizer(), run, outDir, stepper.lossScaler(), runSettings);
             listeners.forEach(l -> l.onStart(run, start, config.steps()));
             long tokensSeen = run.steps().isEmpty() ? 0 : run.steps().get(run.steps().size() - 1).tokensSeen();
             for (int step = start; step < config.steps(); step++) {
@@ -83,7 +93,8 @@ public final class TargetTrainer {
                     listeners.forEach(l -> l.onEval(run, e));
                 }
                 if (outDir != null && (last || (config.checkpointEvery() > 0 && (step + 1) % config.checkpointEvery() == 0))) {
-                    save(model, stepper.optimizer(), stepper.lossScaler(), run, step + 1, outDir, tokenizerDir, provenance);
+                    save(model, stepper.optimizer(), stepper.lossScaler(), run, step + 1, outDir, tokenizerDir, provenance,
+                            runSettings);
                     int reached = step + 1;
                     listeners.forEach(l -> l.onCheckpoint(run, reached, outDir));
                 }
@@ -92,6 +103,25 @@ public final class TargetTrainer {
         run.finish();
         listeners.forEach(l -> l.onFinish(run));
         return run;
+    }
+
+    /** The SHA-256 of token ids (little-endian int32): the training data a run is bound to. */
+    static String sha256(int[] tokens) {
+        try {
+            java.security.MessageDigest md = java.security.MessageDigest.getInstance("SHA-256");
+            java.nio.ByteBuffer buf = java.nio.ByteBuffer.allocate(1 << 16).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+            for (int t : tokens) {
+                if (!buf.hasRemaining()) {
+                    md.update(buf.array(), 0, buf.position());
+                    buf.clear();
+                }
+                buf.putInt(t);
+            }
+            md.update(buf.array(), 0, buf.position());
+            return java.util.HexFormat.of().formatHex(md.digest()).substring(0, 16);
+        } catch (java.security.NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
     }
 
     /** Mean validation cross-entropy over {@code evalBatches} fixed windows. */
@@ -119,8 +149,9 @@ public final class TargetTrainer {
         return Ops.crossEntropy(logits.reshape(-1, model.config().vocabSize()), labels.reshape(-1));
     }
 
-    private int resume(LlamaModel model, AdamW optimizer, TrainingRun run, Path outDir, LossScaler scaler) {
-        TrainerState state = TrainerState.resumable(outDir, config.steps());
+    private int resume(LlamaModel model, AdamW optimizer, TrainingRun run, Path outDir, LossScaler scaler,
+            Map<String, String> runSettings) {
+        TrainerState state = TrainerState.resumable(outDir, config.steps(), runSettings);
         if (state == null) {
             return 0;
         }
@@ -131,9 +162,9 @@ public final class TargetTrainer {
     }
 
     private void save(LlamaModel model, AdamW optimizer, LossScaler scaler, TrainingRun run, int step, Path outDir,
-            Path tokenizerDir, Provenance provenance) {
+            Path tokenizerDir, Provenance provenance, Map<String, String> runSettings) {
         boolean finished = step == config.steps();
-        TrainerState state = TrainerState.of(step, config, run).withLossScaler(scaler);
+        TrainerState state = TrainerState.of(step, config, run, runSettings).withLossScaler(scaler);
         Map<String, String> extra = new LinkedHashMap<>();
         if (provenance != null) {
             extra.put(Provenance.FILE, provenance.toJson());

@@ -17,24 +17,53 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * The resumable part of a checkpoint, saved beside the model weights: the step reached, the run
- * history, and the optimizer's moments ({@code optimizer.safetensors}, names prefixed
- * {@code exp_avg.} and {@code exp_avg_sq.} as in PyTorch's AdamW state), and in fp16 training the
- * dynamic loss scaler's state.
+ * The resumable part of a checkpoint, saved beside the model weights: the step reached, the
+ * settings that define the run ({@code run}: compared on resume, so a rerun with another seed,
+ * learning rate or batch is an error rather than a silent mix of two runs), the run history, and
+ * the optimizer's moments ({@code optimizer.safetensors}, names prefixed {@code exp_avg.} and
+ * {@code exp_avg_sq.} as in PyTorch's AdamW state), and in fp16 training the dynamic loss
+ * scaler's state.
+ *
+ * <p>Any trainer uses it the same way: build its run settings with {@link #runSettings}, pass
+ * them to {@link #resumable} before training and to {@link #of} at each checkpoint.
  */
-public record TrainerState(int step, Map<String, String> config, List<TrainingRun.Step> steps,
-        List<TrainingRun.Eval> evals, LossScaler.State lossScaler) {
+public record TrainerState(int step, Map<String, String> config, Map<String, String> run,
+        List<TrainingRun.Step> steps, List<TrainingRun.Eval> evals, LossScaler.State lossScaler) {
     public static final String STATE_FILE = "trainer_state.json";
     public static final String OPTIMIZER_FILE = "optimizer.safetensors";
     private static final Gson GSON = new GsonBuilder().serializeSpecialFloatingPointValues().setPrettyPrinting().create();
 
+    /**
+     * Optimizer settings that do not define a run: how long it runs and so its schedule's warmup
+     * (extending a run is supported), and how often it validates or checkpoints.
+     */
+    private static final List<String> NOT_RUN_DEFINING = List.of("steps", "warmup_steps", "eval_every",
+            "eval_batches", "checkpoint_every");
+
+    public static TrainerState of(int step, TrainConfig config, TrainingRun run, Map<String, String> runSettings) {
+        return new TrainerState(step, config.asMap(), new LinkedHashMap<>(runSettings), run.steps(), run.evals(), null);
+    }
+
+    /** Without run settings: a checkpoint that cannot be checked on resume beyond its optimizer settings. */
     public static TrainerState of(int step, TrainConfig config, TrainingRun run) {
-        return new TrainerState(step, config.asMap(), run.steps(), run.evals(), null);
+        return of(step, config, run, runSettings(config, Map.of()));
+    }
+
+    /**
+     * The settings that define a run: the optimizer's (all but steps and the validation and
+     * checkpoint cadence) and the trainer's own ({@code extra}: model shape, objective, precision,
+     * data…), as strings compared exactly on resume.
+     */
+    public static Map<String, String> runSettings(TrainConfig config, Map<String, String> extra) {
+        Map<String, String> m = new LinkedHashMap<>(config.asMap());
+        NOT_RUN_DEFINING.forEach(m::remove);
+        m.putAll(new java.util.TreeMap<>(extra));
+        return m;
     }
 
     /** With the fp16 loss scaler's state (null: fp32 training, nothing to restore). */
     public TrainerState withLossScaler(LossScaler scaler) {
-        return new TrainerState(step, config, steps, evals, scaler == null ? null : scaler.state());
+        return new TrainerState(step, config, run, steps, evals, scaler == null ? null : scaler.state());
     }
 
     /** Writes state and optimizer moments into a checkpoint folder being assembled. */
@@ -68,20 +97,57 @@ public record TrainerState(int step, Map<String, String> config, List<TrainingRu
     }
 
     /**
-     * The unfinished run saved in {@code dir}, or null when there is none to resume (no folder,
-     * or a folder without trainer state). A finished run is an error: it is never trained again
-     * silently.
+     * The run saved in {@code dir} to continue, or null when there is none (no folder, or a folder
+     * without trainer state). Continuing is an unfinished run resumed, or a finished one extended
+     * to more steps; the saved run settings must equal {@code runSettings}. A run already at
+     * {@code totalSteps} or beyond is an error: it is never trained again silently.
+     *
+     * @throws BadInputException listing each differing setting with both values
      */
-    public static TrainerState resumable(Path dir, int totalSteps) {
+    public static TrainerState resumable(Path dir, int totalSteps, Map<String, String> runSettings) {
         if (dir == null || !Files.isDirectory(dir)) {
             return null;
         }
         TrainerState state = read(dir);
-        if (state != null && state.step() >= totalSteps) {
-            throw BadInputException.of(dir, "already holds a finished run of " + state.step()
-                    + " steps; choose another --out or more steps");
+        if (state == null) {
+            return null;
+        }
+        Map<String, String> saved = new LinkedHashMap<>(state.run() != null ? state.run()
+                : state.config() != null ? state.config() : Map.of());
+        if (state.run() == null) {
+            NOT_RUN_DEFINING.forEach(saved::remove);
+        }
+        List<String> differences = new ArrayList<>();
+        for (Map.Entry<String, String> e : runSettings.entrySet()) {
+            String before = saved.get(e.getKey());
+            if (before == null && state.run() == null) {
+                continue; // a checkpoint from before run settings were recorded: only its optimizer settings are known
+            }
+            if (!e.getValue().equals(before)) {
+                differences.add(e.getKey() + " " + (before == null ? "(not recorded)" : before) + " → " + e.getValue());
+            }
+        }
+        for (String key : saved.keySet()) {
+            if (!runSettings.containsKey(key) && state.run() != null) {
+                differences.add(key + " " + saved.get(key) + " → (not set)");
+            }
+        }
+        if (!differences.isEmpty()) {
+            throw BadInputException.of(dir, "holds a run (at step " + state.step() + ") with other settings; resuming"
+                    + " would mix two runs: " + String.join(", ", differences) + " (checkpoint → now); rerun with the"
+                    + " checkpoint's settings, choose another --out, or pass --restart to start over");
+        }
+        if (state.step() >= totalSteps) {
+            throw BadInputException.of(dir, "already holds a " + (state.step() == totalSteps ? "finished" : "longer")
+                    + " run of " + state.step() + " steps (asked for " + totalSteps + "); pass --steps above "
+                    + state.step() + " to extend it, --restart to train again, or choose another --out");
         }
         return state;
+    }
+
+    /** Whether this checkpoint ended its run (the optimizer moments were not kept): continuing extends it. */
+    public boolean finished(Path dir) {
+        return !Files.exists(dir.resolve(OPTIMIZER_FILE));
     }
 
     /** Puts the checkpoint's weights, optimizer moments and history back; returns the step reached. */
@@ -98,8 +164,16 @@ public record TrainerState(int step, Map<String, String> config, List<TrainingRu
         return step;
     }
 
-    /** Restores the optimizer moments saved by {@link #writeInto}. */
+    /**
+     * Restores the optimizer moments saved by {@link #writeInto}. A finished run kept none: its
+     * extension starts the optimizer afresh (zero moments, bias correction from step 0), as the
+     * first steps of any run do.
+     */
     public void restoreOptimizer(Path dir, AdamW optimizer, StateDict params) {
+        if (finished(dir)) {
+            optimizer.restore(0, Map.of(), Map.of(), params);
+            return;
+        }
         SafeTensors st = SafeTensors.open(dir.resolve(OPTIMIZER_FILE));
         Map<String, float[]> first = new LinkedHashMap<>();
         Map<String, float[]> second = new LinkedHashMap<>();

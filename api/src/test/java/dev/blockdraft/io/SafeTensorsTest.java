@@ -104,10 +104,14 @@ class SafeTensorsTest {
     void wrongByteCountAndUnknownDtypeAreClearErrors() throws IOException {
         Path wrong = writeRaw("w.safetensors", "F32", new long[] {3}, new byte[8]);
         BadInputException e = assertThrows(BadInputException.class, () -> SafeTensors.open(wrong));
-        assertTrue(e.getMessage().contains("needs 12 bytes but has 8"), e.getMessage());
-        Path odd = writeRaw("o.safetensors", "F8_E4M3", new long[] {2}, new byte[2]);
+        assertTrue(e.getMessage().contains("needs 12 bytes but its data_offsets [0,8] span 8"), e.getMessage());
+        Path odd = writeRaw("o.safetensors", "Q4_K", new long[] {2}, new byte[2]);
         e = assertThrows(BadInputException.class, () -> SafeTensors.open(odd));
-        assertTrue(e.getMessage().contains("unsupported dtype F8_E4M3"), e.getMessage());
+        assertTrue(e.getMessage().contains("unsupported dtype Q4_K"), e.getMessage());
+        // a dtype of the format that blockdraft cannot widen: the header reads, the tensor is refused by name
+        Path fp8 = writeRaw("f8.safetensors", "F8_E4M3", new long[] {2}, new byte[2]);
+        e = assertThrows(BadInputException.class, () -> SafeTensors.open(fp8).readFloats("x"));
+        assertTrue(e.getMessage().contains("tensor 'x' has dtype F8_E4M3, expected a floating type"), e.getMessage());
     }
 
     @Test
@@ -145,6 +149,91 @@ class SafeTensorsTest {
         }
         AtomicFiles.writeFolder(target, d -> Files.writeString(d.resolve("weights"), "newer"));
         assertEquals("newer", Files.readString(target.resolve("weights")));
+    }
+
+    /** The header must describe the file exactly: each violation of the format is one line naming tensor and values. */
+    @Test
+    void headersThatDoNotTileTheDataSectionAreRefused() throws IOException {
+        byte[] data = new byte[16]; // room for two F32 tensors of shape [2]
+        assertHeaderError(header("a", "F32", "[2]", "[0, 8]", "b", "F32", "[2]", "[4, 12]"), data,
+                "tensor 'b' (data_offsets [4, 12]) overlaps tensor 'a'");
+        assertHeaderError(header("a", "F32", "[2]", "[-8, 0]", "b", "F32", "[2]", "[8, 16]"), data,
+                "tensor 'a' has data_offsets [-8,0]; they must satisfy 0 <= begin <= end");
+        assertHeaderError(header("a", "F32", "[2]", "[8, 0]", "b", "F32", "[2]", "[8, 16]"), data,
+                "they must satisfy 0 <= begin <= end");
+        assertHeaderError(header("a", "F32", "[1]", "[0, 4]", "b", "F32", "[2]", "[8, 16]"), data,
+                "unused bytes 4..8 before tensor 'b'");
+        assertHeaderError(header("a", "F32", "[2]", "[0, 8]", "b", "F32", "[1]", "[8, 12]"), data,
+                "end at data byte 12 but the data section has 16 bytes (unused bytes at the end)");
+        assertHeaderError(header("a", "F32", "[3]", "[0, 8]", "b", "F32", "[2]", "[8, 16]"), data,
+                "tensor 'a' of dtype F32 and shape [3] needs 12 bytes but its data_offsets [0,8] span 8");
+        assertHeaderError(header("a", "F16", "[2]", "[0, 8]", "b", "F32", "[2]", "[8, 16]"), data,
+                "tensor 'a' of dtype F16 and shape [2] needs 4 bytes");
+        assertHeaderError(header("a", "Q4", "[2]", "[0, 8]", "b", "F32", "[2]", "[8, 16]"), data,
+                "tensor 'a' has unsupported dtype Q4");
+        assertHeaderError(header("a", "F32", "[2.5]", "[0, 8]", "b", "F32", "[2]", "[8, 16]"), data,
+                "tensor 'a': shape holds 2.5, expected whole numbers");
+        assertHeaderError(header("a", "F32", "[-2]", "[0, 8]", "b", "F32", "[2]", "[8, 16]"), data,
+                "tensor 'a' has a negative dimension");
+        assertHeaderError(header("a", "F32", "[4294967296, 4294967296, 4294967296]", "[0, 8]", "b", "F32", "[2]",
+                "[8, 16]"), data, "tensor 'a' is too large");
+        assertHeaderError(header("a", "F32", "[2]", "[0, 8]", "b", "F32", "[2]", "[8, 24]"), data,
+                "truncated: tensor 'b' ends at data byte 24 but the data section has 16");
+        assertHeaderError("{\"a\": {\"dtype\": {\"x\": 1}, \"shape\": [2], \"data_offsets\": [0, 16]}}", data,
+                "malformed header entry for tensor 'a'");
+        assertHeaderError("{\"__metadata__\": {\"format\": 5}}", new byte[0], "__metadata__.format must be a string");
+        // a well-formed two-tensor file of the same bytes reads
+        Path good = rawFile("good.safetensors", header("a", "F32", "[2]", "[0, 8]", "b", "F32", "[2]", "[8, 16]"), data);
+        assertEquals(2, SafeTensors.open(good).names().size());
+    }
+
+    @Test
+    void aShardIndexNamesOnlyShardFilesBesideIt() throws IOException {
+        Path folder = Files.createDirectories(dir.resolve("sharded"));
+        Path index = folder.resolve(SafeTensors.INDEX_FILE);
+        Files.writeString(index, "{\"weight_map\": {\"a\": {\"file\": 1}}}");
+        BadInputException e = assertThrows(BadInputException.class, () -> SafeTensors.openFolder(folder));
+        assertTrue(e.getMessage().contains("weight_map.a must be a shard file name, found {\"file\":1}"), e.getMessage());
+        Files.writeString(index, "{\"weight_map\": {\"a\": \"../../etc/passwd\"}}");
+        e = assertThrows(BadInputException.class, () -> SafeTensors.openFolder(folder));
+        assertTrue(e.getMessage().contains("weight_map.a=../../etc/passwd must name a file beside the index"), e.getMessage());
+    }
+
+    @Test
+    void headerLengthIsBounded() throws IOException {
+        Path file = dir.resolve("huge-header.safetensors");
+        Files.write(file, ByteBuffer.allocate(16).order(ByteOrder.LITTLE_ENDIAN).putLong(1L << 40).array());
+        BadInputException e = assertThrows(BadInputException.class, () -> SafeTensors.open(file));
+        assertTrue(e.getMessage().contains("header length 1099511627776 must be within 1..100000000 bytes"), e.getMessage());
+        Files.write(file, ByteBuffer.allocate(16).order(ByteOrder.LITTLE_ENDIAN).putLong(-5).array());
+        e = assertThrows(BadInputException.class, () -> SafeTensors.open(file));
+        assertTrue(e.getMessage().contains("not safetensors: header length"), e.getMessage());
+    }
+
+    private void assertHeaderError(String header, byte[] data, String problem) throws IOException {
+        Path file = rawFile("bad.safetensors", header, data);
+        byte[] before = Files.readAllBytes(file);
+        BadInputException e = assertThrows(BadInputException.class, () -> SafeTensors.open(file), header);
+        assertTrue(e.getMessage().startsWith(file.toString()), "names the file: " + e.getMessage());
+        assertTrue(e.getMessage().contains(problem), "'" + problem + "' in: " + e.getMessage());
+        assertTrue(!e.getMessage().contains("\n"), "one line: " + e.getMessage());
+        assertArrayEquals(before, Files.readAllBytes(file), "the file is only read");
+    }
+
+    private static String header(String n1, String d1, String s1, String o1, String n2, String d2, String s2, String o2) {
+        return "{\"" + n1 + "\": {\"dtype\": \"" + d1 + "\", \"shape\": " + s1 + ", \"data_offsets\": " + o1 + "}, \""
+                + n2 + "\": {\"dtype\": \"" + d2 + "\", \"shape\": " + s2 + ", \"data_offsets\": " + o2 + "}}";
+    }
+
+    private Path rawFile(String name, String header, byte[] data) throws IOException {
+        byte[] h = header.getBytes(StandardCharsets.UTF_8);
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        out.write(ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putLong(h.length).array());
+        out.write(h);
+        out.write(data);
+        Path file = dir.resolve(name);
+        Files.write(file, out.toByteArray());
+        return file;
     }
 
     private Path writeRaw(String name, String dtype, long[] shape, byte[] data) throws IOException {
