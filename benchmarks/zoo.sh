@@ -56,8 +56,8 @@ train_target() { # name model-type hidden layers heads kv-heads intermediate ste
   stamp "train-target $name" >> "$OUT/logs/target_$name.txt"
   limit $BD train-target --device $DEVICE --precision $PRECISION --tokenizer "$TOKENIZER" --out "$OUT/$name" --data "$DATA" \
       --model-type $type --hidden $hidden --layers $layers --heads $heads --kv-heads $kv --intermediate $inter \
-      --context 1024 --steps $steps --batch 16 --seq-len 512 --lr $lr --weight-decay 0.1 \
-      --eval-every $(( steps / 10 )) --checkpoint-every $(( steps / 10 )) --corpus-cap 100000 \
+      --context 1024 --steps $steps ${TARGET_BATCH:---batch 16 --seq-len 512} --lr $lr --weight-decay 0.1 \
+      --eval-every $(( steps / 10 )) --checkpoint-every $(( steps / 10 )) --corpus-cap ${CORPUS_CAP:-100000} \
       >> "$OUT/logs/target_$name.txt" 2>&1
 }
 
