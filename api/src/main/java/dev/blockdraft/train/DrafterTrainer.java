@@ -79,7 +79,8 @@ public final class DrafterTrainer {
         settings.put("parameters", "" + drafter.parameters().parameterCount());
         settings.put("precision", precision.toString());
         TrainingRun run = new TrainingRun(runName, settings);
-        BlockSampler sampler = new BlockSampler(drafter.config().blockSize(), config.blocksPerSequence(), opt.seqLen(),
+        BlockSampler sampler = new BlockSampler(drafter.config().blockSize(), config.blocksPerSequence(),
+                drafter.config().trainableLength(opt.seqLen()),
                 drafter.config().maskTokenId(), padId);
         List<RegeneratedData.Sequence> train = sampler.usable(data.train());
         if (train.isEmpty()) {
