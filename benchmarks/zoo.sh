@@ -43,6 +43,9 @@ ZOO=("llama-11m llama 384 6 6 2 1024 ${STEPS[0]} 1.5e-3 ${DRAFT_STEPS[0]}"
      "qwen3-27m qwen3 512 8 8 4 1536 ${STEPS[1]} 1e-3 ${DRAFT_STEPS[1]}"
      "llama-79m llama 768 12 12 4 2048 ${STEPS[2]} 8e-4 ${DRAFT_STEPS[2]}"
      "qwen3-146m qwen3 1024 12 16 8 2816 ${STEPS[3]} 6e-4 ${DRAFT_STEPS[3]}")
+if [[ -n "${ZOO_ONLY:-}" ]]; then # a subset of the zoo by name, e.g. ZOO_ONLY="llama-11m"
+  KEPT=(); for z in "${ZOO[@]}"; do for n in $ZOO_ONLY; do [[ "${z%% *}" == "$n" ]] && KEPT+=("$z"); done; done; ZOO=("${KEPT[@]}")
+fi
 if [[ -n "${ZOO_TINY:-}" ]]; then # a dry run of the whole pipeline on a CPU: the same four names, tiny shapes
   ZOO=("llama-11m llama 64 4 4 2 128 ${STEPS[0]} 1e-3 ${DRAFT_STEPS[0]}"
        "qwen3-27m qwen3 64 4 4 2 128 ${STEPS[1]} 1e-3 ${DRAFT_STEPS[1]}")
@@ -56,8 +59,8 @@ train_target() { # name model-type hidden layers heads kv-heads intermediate ste
   stamp "train-target $name" >> "$OUT/logs/target_$name.txt"
   limit $BD train-target --device $DEVICE --precision $PRECISION --tokenizer "$TOKENIZER" --out "$OUT/$name" --data "$DATA" \
       --model-type $type --hidden $hidden --layers $layers --heads $heads --kv-heads $kv --intermediate $inter \
-      --context 1024 --steps $steps --batch 16 --seq-len 512 --lr $lr --weight-decay 0.1 \
-      --eval-every $(( steps / 10 )) --checkpoint-every $(( steps / 10 )) --corpus-cap 100000 \
+      --context 1024 --steps $steps ${TARGET_BATCH:---batch 16 --seq-len 512} --lr $lr --weight-decay 0.1 \
+      --eval-every $(( steps / 10 )) --checkpoint-every $(( steps / 10 )) --corpus-cap ${CORPUS_CAP:-100000} \
       >> "$OUT/logs/target_$name.txt" 2>&1
 }
 

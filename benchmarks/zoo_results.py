@@ -25,7 +25,11 @@ def load(path):
 def drafter_facts(run, target, objective):
     d = os.path.join(run, f"drafter-{target}-{objective}")
     facts = {"steps": None, "train_tokens": None, "held_out_tau": None, "best_step": None, "last_held_out_tau": None}
+    # a run folder as zoo.sh left it (best/best.json, trainer_state.json), or the compact copy kept in
+    # benchmarks/results (best.json, training.json)
     best = os.path.join(d, "best", "best.json")
+    if not os.path.exists(best):
+        best = os.path.join(d, "best.json")
     if os.path.exists(best):
         b = load(best)
         facts["held_out_tau"], facts["best_step"] = b["tau"], int(b["step"])
@@ -40,6 +44,11 @@ def drafter_facts(run, target, objective):
         if evals:
             facts["last_held_out_tau"] = evals[-1].get("metrics", {}).get("tau")
         facts["block_size"] = None
+    compact = os.path.join(d, "training.json")
+    if os.path.exists(compact):
+        t = load(compact)
+        facts["steps"], facts["train_tokens"] = t["steps"], t["tokens_seen"]
+        facts["last_held_out_tau"] = t["evals"][-1]["tau"] if t["evals"] else None
     cfg = os.path.join(d, "config.json")
     if os.path.exists(cfg):
         facts["block_size"] = load(cfg).get("block_size")

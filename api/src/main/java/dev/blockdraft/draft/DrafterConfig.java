@@ -159,6 +159,15 @@ public record DrafterConfig(LlamaConfig target, String targetName, int blockSize
         return blockSize - 1;
     }
 
+    /**
+     * The longest sequence a block can be cut from, at most {@code wanted}: a block anchored at
+     * position a reaches a + B − 1, which must stay inside the target's context (its rotary table),
+     * as decoding keeps room for a block after the prompt.
+     */
+    public int trainableLength(int wanted) {
+        return Math.min(wanted, target.maxPositionEmbeddings() - blockSize + 1);
+    }
+
     public DrafterConfig withBlockSize(int b) {
         return new DrafterConfig(target, targetName, b, featureLayers, numLayers, numHeads, numKvHeads, intermediateSize,
                 maskTokenId, Math.min(denoisingSteps, b - 1));

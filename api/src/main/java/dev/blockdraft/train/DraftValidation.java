@@ -25,7 +25,8 @@ public final class DraftValidation {
 
     public static Map<String, Double> evaluate(Drafter drafter, List<RegeneratedData.Sequence> sequences,
             int blocksPerSequence, int maxLength, int padId, int batchSize) {
-        BlockSampler sampler = new BlockSampler(drafter.config().blockSize(), blocksPerSequence, maxLength,
+        BlockSampler sampler = new BlockSampler(drafter.config().blockSize(), blocksPerSequence,
+                drafter.config().trainableLength(maxLength),
                 drafter.config().maskTokenId(), padId);
         List<RegeneratedData.Sequence> usable = sampler.usable(sequences);
         if (usable.isEmpty()) {

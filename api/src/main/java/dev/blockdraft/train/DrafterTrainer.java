@@ -85,7 +85,8 @@ public final class DrafterTrainer {
                 "blocks_per_sequence", "" + config.blocksPerSequence(),
                 "train_sequences", "" + data.train().size(),
                 "target_embedding_sha256", dev.blockdraft.lm.TargetFingerprint.of(drafter.target()).embeddingSha256()));
-        BlockSampler sampler = new BlockSampler(drafter.config().blockSize(), config.blocksPerSequence(), opt.seqLen(),
+        BlockSampler sampler = new BlockSampler(drafter.config().blockSize(), config.blocksPerSequence(),
+                drafter.config().trainableLength(opt.seqLen()),
                 drafter.config().maskTokenId(), padId);
         List<RegeneratedData.Sequence> train = sampler.usable(data.train());
         if (train.isEmpty()) {

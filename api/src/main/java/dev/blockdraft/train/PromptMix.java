@@ -97,7 +97,7 @@ public final class PromptMix {
             int kept = 0;
             for (String prompt : e.getValue()) {
                 if (exact.isContaminated(new CorpusRecord.Instruction("", prompt, ""))
-                        || !Collections.disjoint(ngrams(prompt), benchmarkGrams)) {
+                        || sharesAny(ngrams(prompt), benchmarkGrams)) {
                     dropped++;
                     continue;
                 }
@@ -122,6 +122,16 @@ public final class PromptMix {
         }
         counts.put("follow_ups", followUps);
         return new Built(List.copyOf(out), counts);
+    }
+
+    /** Whether any of the (few) grams is in the (large) set: looks each up, never walks the large one. */
+    private static boolean sharesAny(Set<String> few, Set<String> many) {
+        for (String gram : few) {
+            if (many.contains(gram)) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /** Distinct instruction prompts of a corpus file, in file order. */

@@ -123,7 +123,7 @@ class CliBadInputTest {
         assertBadInput(run("generate", "--model", target, "--prompt", "hi", "--temperature", "-1"),
                 "--temperature -1.0: must be >= 0 (0 = greedy)");
         assertBadInput(run("regenerate", "--target", target, "--prompts", "600", "--validation", "700"),
-                "--validation 700: must be within 0..599 (fewer than --prompts 600)");
+                "--validation 700: must be fewer than --prompts 600");
         assertBadInput(run("regenerate", "--target", target, "--batch", "0"), "--batch 0: must be > 0");
         assertBadInput(run("train-drafter", "--target", target, "--out", dir.resolve("d").toString(), "--steps", "-3"),
                 "--steps -3: must be > 0");
