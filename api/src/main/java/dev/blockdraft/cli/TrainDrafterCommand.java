@@ -1,9 +1,11 @@
 package dev.blockdraft.cli;
 
 import dev.blockdraft.draft.Drafter;
+import dev.blockdraft.draft.DrafterCheckpoint;
 import dev.blockdraft.draft.DrafterConfig;
 import dev.blockdraft.io.Provenance;
 import dev.blockdraft.lm.Target;
+import dev.blockdraft.tokenize.MaskToken;
 import dev.blockdraft.train.DraftTrainConfig;
 import dev.blockdraft.train.DrafterTrainer;
 import dev.blockdraft.train.RegeneratedData;
@@ -35,6 +37,14 @@ final class TrainDrafterCommand implements Callable<Integer> {
     @Option(names = "--data-dir", paramLabel = "DIR",
             description = "regenerated data (default: runs/regenerated/<target name>, made if missing)")
     Path regenerated;
+
+    @Option(names = "--mask-token-id", description = "id the drafter fills its slots with (default: the tokenizer's"
+            + " mask token, else the first id past the tokenizer's; must not be a real token)")
+    Integer maskTokenId;
+
+    @Option(names = "--init", paramLabel = "DIR", description = "start from this drafter (blockdraft's or DFlash's"
+            + " layout, e.g. one trained elsewhere) instead of random weights; its shape and mask id are kept")
+    Path init;
 
     @Option(names = "--block-size", defaultValue = "8")
     int blockSize;
@@ -76,9 +86,13 @@ final class TrainDrafterCommand implements Callable<Integer> {
                     : dev.blockdraft.Workflows.regenerate(target, data.resolve(), dataDir, 600, 48,
                             new dev.blockdraft.train.Regenerator.Settings(128, 32, 0, 1, 192), 1234);
             DrafterConfig dc = DrafterConfig.forTarget(target.config(), targetDir.getFileName().toString(), blockSize,
-                    target.tokenizer().maskId());
+                    MaskToken.choose(target.tokenizer(), target.config().vocabSize(), maskTokenId).id());
             if (layers != null) {
                 dc = dc.withLayers(layers);
+            }
+            Drafter initial = init != null ? DrafterCheckpoint.load(init, target.model()) : null;
+            if (initial != null) {
+                dc = initial.config();
             }
             DraftTrainConfig tc = DraftTrainConfig.smallCpu().withSeed(seed);
             if (steps != null) {
@@ -97,7 +111,7 @@ final class TrainDrafterCommand implements Callable<Integer> {
             Provenance provenance = Provenance.capture("drafter", target.model().device().toString(), seed, settings,
                     Map.of(), Map.of("target", targetDir.toAbsolutePath().toString(), "regenerated",
                             dataDir.toAbsolutePath().toString()));
-            try (Drafter drafter = Drafter.initialize(dc, target.model(), seed)) {
+            try (Drafter drafter = initial != null ? initial : Drafter.initialize(dc, target.model(), seed)) {
                 TrainingRun run = new DrafterTrainer(tc, objective, List.of(new ConsoleProgress("train-drafter " + objectiveName)))
                         .withHalfPrecisionTarget(halfTarget).withPrecision(training.precision).named(objectiveName)
                         .train(drafter, rd, target.tokenizer().padId(), out, provenance);
