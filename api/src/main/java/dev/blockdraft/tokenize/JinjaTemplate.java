@@ -47,6 +47,8 @@ final class JinjaTemplate {
                 .withTrimBlocks(true)
                 .withLstripBlocks(true)
                 .withElResolver(resolver)
+                // message texts are data: code with "{{ x }}" must not be rendered again (Jinjava's default)
+                .withNestedInterpretationEnabled(false)
                 .withLegacyOverrides(LegacyOverrides.newBuilder()
                         .withUseTrimmingForNotesAndExpressions(true)
                         .withUseNaturalOperatorPrecedence(true)

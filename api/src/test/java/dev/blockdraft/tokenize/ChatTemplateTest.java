@@ -101,6 +101,13 @@ class ChatTemplateTest {
     }
 
     @Test
+    void templateSyntaxInsideMessagesIsLeftAsText() {
+        String code = "if: ${{ github.event_name != 'pull_request' && x }} {% if a %}b{% endif %} {# c #}";
+        assertEquals("<|begin_of_text|><|user|>" + code + "<|end_of_turn|><|assistant|>",
+                template.render(List.of(ChatTemplate.Message.user(code)), true));
+    }
+
+    @Test
     void unknownRoleIsRefusedByTheTemplate() {
         TokenizerException error = assertThrows(TokenizerException.class,
                 () -> template.render(List.of(new ChatTemplate.Message("tool", "{}")), false));
