@@ -10,6 +10,7 @@ import dev.blockdraft.eval.AcceptanceReport;
 import dev.blockdraft.eval.BenchmarkRun;
 import dev.blockdraft.eval.SpeculativeEvaluator;
 import dev.blockdraft.lm.Target;
+import dev.blockdraft.tokenize.MaskToken;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -81,6 +82,8 @@ final class EvalCommand implements Callable<Integer> {
                 .withBaseline(!noBaseline).withOnTooLong(skipLong ? BenchmarkRun.TooLong.SKIP : BenchmarkRun.TooLong.FAIL);
         try (Target target = Target.load(targetDir, hardware.resolve());
                 Drafter drafter = DrafterCheckpoint.load(drafterDir, target.model())) {
+            MaskToken.check(target.tokenizer(), target.config().vocabSize(), drafter.config().maskTokenId(),
+                    drafterDir.resolve("config.json") + ": mask_token_id " + drafter.config().maskTokenId());
             String name = label != null ? label : drafterDir.getFileName().toString();
             SpeculativeEvaluator evaluator = new SpeculativeEvaluator().withObjective(name)
                     .withDrafterName(drafterDir.getFileName().toString())

@@ -93,6 +93,8 @@ final class TrainDrafterCommand implements Callable<Integer> {
             Drafter initial = init != null ? DrafterCheckpoint.load(init, target.model()) : null;
             if (initial != null) {
                 dc = initial.config();
+                MaskToken.check(target.tokenizer(), target.config().vocabSize(), dc.maskTokenId(),
+                        init.resolve("config.json") + ": mask_token_id " + dc.maskTokenId());
             }
             DraftTrainConfig tc = DraftTrainConfig.smallCpu().withSeed(seed);
             if (steps != null) {

@@ -25,19 +25,8 @@ public record MaskToken(int id, String origin) {
     public static MaskToken choose(Tokenizer tokenizer, int vocabSize, Integer explicitId) {
         OptionalInt own = tokenizer.mask();
         if (explicitId != null) {
-            int id = explicitId;
-            if (id < 0 || id >= vocabSize) {
-                throw new TokenizerException("--mask-token-id " + id + " is outside the model's vocab_size " + vocabSize
-                        + "; valid: an unused id in [" + tokenizer.vocabSize() + ", " + vocabSize + ")");
-            }
-            Optional<String> token = tokenizer.tokenAt(id);
-            if (token.isPresent() && !(own.isPresent() && own.getAsInt() == id)) {
-                throw new TokenizerException("--mask-token-id " + id + " collides with the real token \"" + token.get()
-                        + "\" (id " + id + ") of " + tokenizer.source() + "; choose an unused id in ["
-                        + tokenizer.vocabSize() + ", " + vocabSize + ")"
-                        + (own.isPresent() ? " or the tokenizer's mask token " + own.getAsInt() : ""));
-            }
-            return new MaskToken(id, "--mask-token-id");
+            check(tokenizer, vocabSize, explicitId, "--mask-token-id " + explicitId);
+            return new MaskToken(explicitId, "--mask-token-id");
         }
         if (own.isPresent()) {
             return new MaskToken(own.getAsInt(), "tokenizer");
@@ -49,6 +38,27 @@ public record MaskToken(int id, String origin) {
                     + "; train the target with a larger --vocab-size or give --mask-token-id");
         }
         return new MaskToken(first, "first unused id");
+    }
+
+    /**
+     * Fails when {@code id} cannot be a mask for this tokenizer and model: outside
+     * {@code [0, vocabSize)}, or a real token other than the tokenizer's own mask token.
+     *
+     * @param what how the id was given, opening the message ("--mask-token-id 5", "D/config.json: mask_token_id 5")
+     */
+    public static void check(Tokenizer tokenizer, int vocabSize, int id, String what) {
+        OptionalInt own = tokenizer.mask();
+        if (id < 0 || id >= vocabSize) {
+            throw new TokenizerException(what + " is outside the model's vocab_size " + vocabSize
+                    + "; valid: an unused id in [" + tokenizer.vocabSize() + ", " + vocabSize + ")");
+        }
+        Optional<String> token = tokenizer.tokenAt(id);
+        if (token.isPresent() && !(own.isPresent() && own.getAsInt() == id)) {
+            throw new TokenizerException(what + " collides with the real token \"" + token.get()
+                    + "\" (id " + id + ") of " + tokenizer.source() + "; choose an unused id in ["
+                    + tokenizer.vocabSize() + ", " + vocabSize + ")"
+                    + (own.isPresent() ? " or the tokenizer's mask token " + own.getAsInt() : ""));
+        }
     }
 
     @Override

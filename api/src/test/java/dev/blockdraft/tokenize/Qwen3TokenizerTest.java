@@ -148,6 +148,10 @@ class Qwen3TokenizerTest {
                 () -> MaskToken.choose(tokenizer, Qwen3Files.VOCAB_SIZE, 151_936));
         assertEquals("--mask-token-id 151936 is outside the model's vocab_size 151936; valid: an unused id in [151669, 151936)",
                 outside.getMessage());
+        TokenizerException loaded = assertThrows(TokenizerException.class,
+                () -> MaskToken.check(tokenizer, Qwen3Files.VOCAB_SIZE, 151_645, "D/config.json: mask_token_id 151645"));
+        assertTrue(loaded.getMessage().startsWith("D/config.json: mask_token_id 151645 collides with the real token \"<|im_end|>\""),
+                loaded.getMessage());
         TokenizerException full = assertThrows(TokenizerException.class, () -> MaskToken.choose(tokenizer, 151_669, null));
         assertTrue(full.getMessage().contains("has 151669 tokens, filling the model's vocab_size 151669"), full.getMessage());
     }
