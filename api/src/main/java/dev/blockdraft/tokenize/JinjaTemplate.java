@@ -23,15 +23,17 @@ import jinjava.javax.el.ELResolver;
 
 /**
  * A Hugging Face chat template (Python Jinja2, as {@code transformers} renders it) rendered with
- * HubSpot's Jinjava. Jinjava differs from Jinja2 in three ways chat templates rely on; they are
+ * HubSpot's Jinjava. Jinjava differs from Jinja2 in ways chat templates rely on; they are
  * closed here: Python string methods ({@code startswith}, {@code split}, {@code strip}, ...) are
- * resolved on strings, {@code xs[::-1]} becomes {@code xs|reverse}, and {@code namespace(k=a - 1)}
- * keyword values are parenthesised (Jinjava binds {@code =} tighter than arithmetic). Like
+ * resolved on strings, {@code xs[::-1]} becomes {@code xs|reverse}, {@code namespace(k=a - 1)}
+ * keyword values are parenthesised (Jinjava binds {@code =} tighter than arithmetic), and
+ * {@code strftime_now is defined} (Llama 3.1) is true, as {@code transformers} defines it. Like
  * {@code transformers}, blocks are rendered with {@code trim_blocks} and {@code lstrip_blocks}.
  */
 final class JinjaTemplate {
 
     private static final Pattern REVERSED = Pattern.compile("([A-Za-z_][A-Za-z0-9_.]*)\\[::-1\\]");
+    private static final Pattern STRFTIME_DEFINED = Pattern.compile("strftime_now\\s+is\\s+defined");
 
     private final String text;
     private final String where;
@@ -91,9 +93,11 @@ final class JinjaTemplate {
         return t == null ? new RuntimeException(error.getMessage()) : t;
     }
 
-    /** The three source rewrites described in the class comment. */
+    /** The source rewrites described in the class comment. */
     static String rewrite(String template) {
         String out = REVERSED.matcher(template).replaceAll("($1|reverse)");
+        // transformers defines strftime_now as a global; here it is a function, which "is defined" does not see
+        out = STRFTIME_DEFINED.matcher(out).replaceAll("true");
         StringBuilder b = new StringBuilder();
         int from = 0;
         Matcher m = Pattern.compile("namespace\\(").matcher(out);
