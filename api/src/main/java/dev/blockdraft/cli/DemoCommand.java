@@ -110,7 +110,8 @@ final class DemoCommand implements Callable<Integer> {
             System.out.printf("regenerated data: %d training + %d validation sequences (%,d tokens)%n",
                     rd.train().size(), rd.validation().size(), rd.manifest().trainTokens());
             DrafterConfig dc = DrafterConfig.forTarget(target.config(), targetFolder.getFileName().toString(),
-                    blockSize != null ? blockSize : DrafterConfig.defaultBlockSize(device), target.tokenizer().maskId());
+                    blockSize != null ? blockSize : DrafterConfig.defaultBlockSize(device),
+                    dev.blockdraft.tokenize.MaskToken.choose(target.tokenizer(), target.config().vocabSize(), null).id());
             DraftTrainConfig tc = DraftTrainConfig.defaultsFor(device).withSteps(steps).withSeed(seed);
             if (batch != null) {
                 tc = tc.withOptimizer(tc.optimizer().withBatch(batch, tc.optimizer().seqLen()));

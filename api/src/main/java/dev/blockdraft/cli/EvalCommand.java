@@ -2,15 +2,21 @@ package dev.blockdraft.cli;
 
 import dev.blockdraft.Workflows;
 import dev.blockdraft.data.Benchmark;
+import dev.blockdraft.data.BenchmarkPrompt;
+import dev.blockdraft.data.Benchmarks;
 import dev.blockdraft.draft.Drafter;
 import dev.blockdraft.draft.DrafterCheckpoint;
 import dev.blockdraft.eval.AcceptanceReport;
 import dev.blockdraft.eval.BenchmarkRun;
 import dev.blockdraft.eval.SpeculativeEvaluator;
 import dev.blockdraft.lm.Target;
+import dev.blockdraft.tokenize.MaskToken;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -25,9 +31,14 @@ final class EvalCommand implements Callable<Integer> {
     @Option(names = "--drafter", required = true, paramLabel = "DIR")
     Path drafterDir;
 
-    @Option(names = "--benchmarks", split = ",", defaultValue = "gsm8k,math500,humaneval,mbpp,mt_bench,alpaca",
-            description = "comma-separated (default: all six)")
+    @Option(names = "--benchmarks", split = ",",
+            description = "comma-separated built-in benchmarks (default: all six, or none when --prompts is given)")
     List<String> benchmarks;
+
+    @Option(names = "--prompts", paramLabel = "FILE.jsonl[:NAME]", description = "your own prompt set (repeatable):"
+            + " lines of {\"turns\": [...]}, MT-Bench's question_id, ShareGPT conversations/messages, or {\"prompt\": ...};"
+            + " reports name it NAME (default: the file's name)")
+    List<String> promptSets;
 
     @Option(names = "--max-prompts", defaultValue = "20")
     int maxPrompts;
@@ -63,18 +74,35 @@ final class EvalCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         List<Benchmark> list = new ArrayList<>();
-        for (String b : benchmarks) {
+        List<String> builtIn = benchmarks != null ? benchmarks
+                : promptSets == null ? Arrays.stream(Benchmark.values()).map(Benchmark::cliName).toList() : List.of();
+        for (String b : builtIn) {
             list.add(Benchmark.parse(b.trim()));
+        }
+        for (String p : promptSets == null ? List.<String>of() : promptSets) {
+            list.add(Benchmark.fromOption(p));
         }
         BenchmarkRun run = BenchmarkRun.of(maxPrompts, maxNewTokens, list.toArray(new Benchmark[0]))
                 .withBaseline(!noBaseline).withOnTooLong(skipLong ? BenchmarkRun.TooLong.SKIP : BenchmarkRun.TooLong.FAIL);
         try (Target target = Target.load(targetDir, hardware.resolve());
                 Drafter drafter = DrafterCheckpoint.load(drafterDir, target.model(), force)) {
+            MaskToken.check(target.tokenizer(), target.config().vocabSize(), drafter.config().maskTokenId(),
+                    drafterDir.resolve("config.json") + ": mask_token_id " + drafter.config().maskTokenId());
             String name = label != null ? label : drafterDir.getFileName().toString();
-            AcceptanceReport report = new SpeculativeEvaluator().withObjective(name)
+            SpeculativeEvaluator evaluator = new SpeculativeEvaluator().withObjective(name)
                     .withDrafterName(drafterDir.getFileName().toString())
-                    .withOfflineTau(Workflows.offlineTau(drafter, target.tokenizer().padId()))
-                    .evaluate(target, drafter, data.resolve(), run);
+                    .withOfflineTau(Workflows.offlineTau(drafter, target.tokenizer().padId()));
+            AcceptanceReport report;
+            if (list.stream().allMatch(b -> b.file().isPresent())) {
+                // only the user's own files: no data folder needed
+                Map<Benchmark, List<BenchmarkPrompt>> prompts = new LinkedHashMap<>();
+                for (Benchmark b : list) {
+                    prompts.put(b, Benchmarks.load(b, maxPrompts));
+                }
+                report = evaluator.evaluate(target, drafter, prompts, run);
+            } else {
+                report = evaluator.evaluate(target, drafter, data.resolve(), run);
+            }
             System.out.println(report);
             if (json != null) {
                 report.writeJson(json);

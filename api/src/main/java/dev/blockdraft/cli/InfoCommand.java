@@ -19,8 +19,10 @@ final class InfoCommand implements Callable<Integer> {
             System.out.println(target);
             System.out.println("config.json:");
             System.out.println(target.config().toJson());
-            System.out.printf("tokenizer: %d tokens, mask id %d, end-of-turn id %d%n", target.tokenizer().vocabSize(),
-                    target.tokenizer().maskId(), target.tokenizer().eosId());
+            System.out.printf("tokenizer: %d tokens, %s, end-of-turn id %d, chat template from %s%n",
+                    target.tokenizer().vocabSize(),
+                    dev.blockdraft.tokenize.MaskToken.choose(target.tokenizer(), target.config().vocabSize(), null),
+                    target.tokenizer().eosId(), target.template().origin());
             Path prov = model.resolve(Provenance.FILE);
             if (Files.exists(prov)) {
                 System.out.println("provenance.json:");

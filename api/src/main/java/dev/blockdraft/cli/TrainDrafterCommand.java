@@ -3,10 +3,12 @@ package dev.blockdraft.cli;
 import ai.djl.Device;
 import dev.blockdraft.Workflows;
 import dev.blockdraft.draft.Drafter;
+import dev.blockdraft.draft.DrafterCheckpoint;
 import dev.blockdraft.draft.DrafterConfig;
 import dev.blockdraft.io.OutputFolder;
 import dev.blockdraft.io.Provenance;
 import dev.blockdraft.lm.Target;
+import dev.blockdraft.tokenize.MaskToken;
 import dev.blockdraft.train.BlockSampler;
 import dev.blockdraft.train.DraftTrainConfig;
 import dev.blockdraft.train.DrafterTrainer;
@@ -44,6 +46,14 @@ final class TrainDrafterCommand implements Callable<Integer> {
     @Option(names = "--data-dir", paramLabel = "DIR",
             description = "regenerated data (default: runs/regenerated/<target name>, made with the device's default recipe if missing)")
     Path regenerated;
+
+    @Option(names = "--mask-token-id", description = "id the drafter fills its slots with (default: the tokenizer's"
+            + " mask token, else the first id past the tokenizer's; must not be a real token)")
+    Integer maskTokenId;
+
+    @Option(names = "--init", paramLabel = "DIR", description = "start from this drafter (blockdraft's or DFlash's"
+            + " layout, e.g. one trained elsewhere) instead of random weights; its shape and mask id are kept")
+    Path init;
 
     @Option(names = "--block-size", description = "B, the anchor included (default: 16 on a GPU, 8 on a CPU)")
     Integer blockSize;
@@ -128,12 +138,18 @@ final class TrainDrafterCommand implements Callable<Integer> {
             RegeneratedData rd = regenerated != null && !regenerate ? RegeneratedData.load(dataDir)
                     : Workflows.regeneratedData(target, data.resolve(), dataDir, RegenerationRecipe.defaultsFor(device));
             DrafterConfig dc = DrafterConfig.forTarget(target.config(), targetDir.getFileName().toString(), b,
-                    target.tokenizer().maskId());
+                    MaskToken.choose(target.tokenizer(), target.config().vocabSize(), maskTokenId).id());
             if (layers != null) {
                 dc = dc.withLayers(layers);
             }
             if (featureLayers != null) {
                 dc = dc.withFeatureLayers(featureLayers);
+            }
+            Drafter initial = init != null ? DrafterCheckpoint.load(init, target.model()) : null;
+            if (initial != null) {
+                dc = initial.config();
+                MaskToken.check(target.tokenizer(), target.config().vocabSize(), dc.maskTokenId(),
+                        init.resolve("config.json") + ": mask_token_id " + dc.maskTokenId());
             }
             Options.Output.announce(out, tc.optimizer().steps());
             Map<String, String> settings = new LinkedHashMap<>(tc.asMap());
@@ -142,8 +158,8 @@ final class TrainDrafterCommand implements Callable<Integer> {
             settings.put("drafter", dc.toJson().replaceAll("\\s+", ""));
             Provenance provenance = Provenance.capture("drafter", target.model().device().toString(), seed, settings,
                     Map.of(), Map.of("target", targetDir.toAbsolutePath().toString(), "regenerated",
-                            regenerated != null ? regenerated.toAbsolutePath().toString() : "default"));
-            try (Drafter drafter = Drafter.initialize(dc, target.model(), seed)) {
+                            dataDir.toAbsolutePath().toString()));
+            try (Drafter drafter = initial != null ? initial : Drafter.initialize(dc, target.model(), seed)) {
                 TrainingRun run = new DrafterTrainer(tc, objective, List.of(new ConsoleProgress("train-drafter " + objectiveName)))
                         .withHalfPrecisionTarget(halfTarget).withPrecision(training.precision).named(objectiveName)
                         .train(drafter, rd, target.tokenizer().padId(), out, provenance);

@@ -7,7 +7,6 @@ import dev.blockdraft.io.OutputFolder;
 import dev.blockdraft.io.Provenance;
 import dev.blockdraft.lm.LlamaConfig;
 import dev.blockdraft.lm.LlamaModel;
-import dev.blockdraft.tokenize.SpecialTokens;
 import dev.blockdraft.tokenize.Tokenizer;
 import dev.blockdraft.train.CorpusTokens;
 import dev.blockdraft.train.TargetTrainer;
@@ -51,6 +50,11 @@ final class TrainTargetCommand implements Callable<Integer> {
 
     @Option(names = "--model-type", defaultValue = "llama", description = "explicit shape: llama | qwen3 (default: ${DEFAULT-VALUE})")
     String modelType;
+
+    @Option(names = "--vocab-size", description = "embedding rows (vocab_size): at least the tokenizer's size (default:"
+            + " the tokenizer's size when it has a mask token, else rounded up to a multiple of 64 past it, leaving"
+            + " unused ids for the drafter's mask token; Qwen3's own is 151936)")
+    Integer vocabSize;
 
     @Option(names = "--context", defaultValue = "1024", description = "explicit shape: max positions (default: ${DEFAULT-VALUE})")
     int context;
@@ -175,7 +179,7 @@ final class TrainTargetCommand implements Callable<Integer> {
     }
 
     private LlamaConfig shape(Tokenizer tokenizer) {
-        int vocab = tokenizer.vocabSize();
+        int vocab = vocabSize(tokenizer);
         LlamaConfig c;
         if (hidden != null || layers != null) {
             if (hidden == null || layers == null || heads == null) {
@@ -196,7 +200,20 @@ final class TrainTargetCommand implements Callable<Integer> {
         } else {
             c = LlamaConfig.preset(size, vocab);
         }
-        return c.withSpecialTokens(tokenizer.tokenId(SpecialTokens.BEGIN_OF_TEXT), tokenizer.eosId());
+        return c.withSpecialTokens(tokenizer.bos().orElse(-1), tokenizer.eosId());
+    }
+
+    /** The model's vocab_size: a tokenizer without a mask token gets unused rows past its ids, as real models have. */
+    private int vocabSize(Tokenizer tokenizer) {
+        int size = tokenizer.vocabSize();
+        if (vocabSize != null) {
+            if (vocabSize < size) {
+                throw new IllegalArgumentException("--vocab-size " + vocabSize + " is smaller than the tokenizer's "
+                        + size + " tokens (" + tokenizer.source() + ")");
+            }
+            return vocabSize;
+        }
+        return tokenizer.mask().isPresent() ? size : (size + 1 + 63) / 64 * 64;
     }
 
     private TrainConfig trainConfig() {

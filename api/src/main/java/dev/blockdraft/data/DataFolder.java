@@ -91,8 +91,11 @@ public record DataFolder(Path root) {
         return root.resolve("corpora").resolve(name.endsWith(".jsonl") ? name : name + ".jsonl");
     }
 
-    /** The prompt file of a benchmark. */
+    /** The prompt file of a benchmark: a built-in's in {@code benchmarks/}, a user set's own file. */
     public Path benchmark(Benchmark benchmark) {
+        if (benchmark.file().isPresent()) {
+            return benchmark.file().get();
+        }
         return root.resolve("benchmarks").resolve(benchmark.fileName());
     }
 }

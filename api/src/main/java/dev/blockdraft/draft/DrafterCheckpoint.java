@@ -3,6 +3,7 @@ package dev.blockdraft.draft;
 import ai.djl.ndarray.NDManager;
 import dev.blockdraft.io.AtomicFiles;
 import dev.blockdraft.io.BadInputException;
+import dev.blockdraft.io.JsonFiles;
 import dev.blockdraft.io.SafeTensors;
 import dev.blockdraft.lm.HfCheckpoint;
 import dev.blockdraft.lm.LlamaModel;
@@ -17,7 +18,8 @@ import java.util.Map;
 /**
  * A drafter's own HF-style folder: {@code config.json} (naming its target, block size, feature
  * layers and mask token id) and {@code model.safetensors} with the drafter's weights only (the
- * embeddings and LM head stay with the target).
+ * embeddings and LM head stay with the target). {@link #load} also reads DFlash's layout
+ * ({@link DflashConfig}), in fp32 or bf16.
  */
 public final class DrafterCheckpoint {
     private DrafterCheckpoint() {}
@@ -55,7 +57,11 @@ public final class DrafterCheckpoint {
         if (!Files.isDirectory(folder)) {
             throw BadInputException.of(folder, "drafter folder not found");
         }
-        DrafterConfig config = DrafterConfig.read(folder.resolve(HfCheckpoint.CONFIG));
+        Path configFile = folder.resolve(HfCheckpoint.CONFIG);
+        // DFlash's layout (an exported drafter, or one trained elsewhere) has the same tensor names
+        DrafterConfig config = DflashConfig.isDflash(JsonFiles.readObject(configFile))
+                ? DflashConfig.read(configFile, target.config(), folder.getFileName().toString())
+                : DrafterConfig.read(configFile);
         config.checkCompatible(target.config(), folder);
         TargetFingerprint trainedFor = TargetFingerprint.read(folder);
         if (trainedFor != null && !force) {

@@ -699,7 +699,7 @@ public final class AcceptanceReport implements Displayable {
                     longs(b.getAsJsonArray("accepted_histogram"), blockSize, "accepted_histogram"),
                     longs(b.getAsJsonArray("slot_reached"), blockSize - 1, "slot_reached"),
                     longs(b.getAsJsonArray("slot_accepted"), blockSize - 1, "slot_accepted"), number(b.get("seconds")));
-            results.add(new BenchmarkResult(Benchmark.parse(b.get("benchmark").getAsString()), b.get("prompts").getAsInt(),
+            results.add(new BenchmarkResult(Benchmark.fromReport(b.get("benchmark").getAsString()), b.get("prompts").getAsInt(),
                     b.get("turns").getAsInt(), b.get("skipped_turns").getAsInt(), b.get("tokens").getAsLong(), stats,
                     b.get("plain_tokens").getAsLong(), number(b.get("plain_seconds")), b.get("mismatches").getAsInt(),
                     number(b.get("offline_tau")), perPromptFromJson(b.getAsJsonArray("per_prompt"))));
@@ -741,7 +741,7 @@ public final class AcceptanceReport implements Displayable {
     private static BenchmarkRun settingsFromJson(JsonObject o) {
         List<Benchmark> list = new ArrayList<>();
         for (JsonElement e : o.getAsJsonArray("benchmarks")) {
-            list.add(Benchmark.parse(e.getAsString()));
+            list.add(Benchmark.fromReport(e.getAsString()));
         }
         return new BenchmarkRun(list, o.get("max_prompts").getAsInt(), o.get("max_new_tokens").getAsInt(),
                 o.get("measure_baseline").getAsBoolean(), BenchmarkRun.TooLong.valueOf(o.get("on_too_long").getAsString()));

@@ -21,7 +21,6 @@ import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Collections;
-import java.util.EnumSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -125,7 +124,7 @@ public final class Comparison implements Displayable {
 
     /** Benchmarks measured by any report, in {@link Benchmark} order. */
     public List<Benchmark> benchmarks() {
-        Set<Benchmark> set = EnumSet.noneOf(Benchmark.class);
+        Set<Benchmark> set = new java.util.TreeSet<>();
         allReports().forEach(r -> set.addAll(r.benchmarks()));
         return List.copyOf(set);
     }

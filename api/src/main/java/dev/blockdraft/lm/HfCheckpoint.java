@@ -115,7 +115,8 @@ public final class HfCheckpoint {
     }
 
     static void copyTokenizer(Path from, Path to) throws IOException {
-        for (String name : new String[] {"tokenizer.json", "tokenizer_config.json", "special_tokens_map.json"}) {
+        for (String name : new String[] {"tokenizer.json", "tokenizer_config.json", "special_tokens_map.json",
+                "chat_template.jinja", "generation_config.json"}) {
             Path src = from.resolve(name);
             if (Files.exists(src)) {
                 Files.copy(src, to.resolve(name));

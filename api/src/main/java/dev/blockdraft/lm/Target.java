@@ -36,7 +36,15 @@ public record Target(Path folder, LlamaModel model, Tokenizer tokenizer, ChatTem
             throw BadInputException.of(tokenizerFile, "vocabulary of " + tv + " tokens does not fit the model's vocab_size="
                     + model.config().vocabSize() + " in " + folder.resolve(HfCheckpoint.CONFIG));
         }
-        return new Target(folder, model, tokenizer, new ChatTemplate(tokenizer));
+        ChatTemplate template;
+        try {
+            template = tokenizer.chatTemplate();
+        } catch (RuntimeException e) {
+            model.close();
+            tokenizer.close();
+            throw e;
+        }
+        return new Target(folder, model, tokenizer, template);
     }
 
     public LlamaConfig config() {

@@ -125,6 +125,7 @@ public record BpeModel(List<String> vocab, List<Merge> merges, int modelMaxLengt
         config.addProperty("add_eos_token", false);
         config.addProperty("clean_up_tokenization_spaces", false);
         config.addProperty("model_max_length", modelMaxLength);
+        config.addProperty("chat_template", ChatTemplate.BLOCKDRAFT);
         return config;
     }
 }

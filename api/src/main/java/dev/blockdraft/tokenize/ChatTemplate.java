@@ -1,16 +1,52 @@
 package dev.blockdraft.tokenize;
 
+import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 
 /**
- * The one chat layout used by training data and evaluation alike:
- * {@code <|begin_of_text|>} once at the start, then per turn
- * {@code <|user|>{user}<|end_of_turn|><|assistant|>{assistant}<|end_of_turn|>}.
- * The template's special tokens are inserted as ids; the texts between them are encoded on their
- * own, so token boundaries never straddle a special token.
+ * A tokenizer's chat template, used by target training data, regeneration and evaluation alike.
+ * It is the model's own Jinja {@code chat_template} (rendered as {@code transformers}'
+ * {@code apply_chat_template} renders it), or, for blockdraft's own tokenizers,
+ * {@link #BLOCKDRAFT}: {@code <|begin_of_text|>} once, an optional system prompt closed by
+ * {@code <|end_of_turn|>}, then per turn {@code <|user|>{user}<|end_of_turn|><|assistant|>{assistant}<|end_of_turn|>}.
+ * Rendered text is encoded whole: Hugging Face tokenizers split special tokens out first, so token
+ * boundaries never straddle one.
  */
 public final class ChatTemplate {
+
+    /** blockdraft's own template, written to its tokenizers' tokenizer_config.json. */
+    public static final String BLOCKDRAFT = "{{- '<|begin_of_text|>' }}"
+            + "{%- for message in messages %}"
+            + "{%- if message.role == 'system' %}{{- message.content + '<|end_of_turn|>' }}"
+            + "{%- elif message.role == 'user' %}{{- '<|user|>' + message.content + '<|end_of_turn|>' }}"
+            + "{%- elif message.role == 'assistant' %}{{- '<|assistant|>' + message.content + '<|end_of_turn|>' }}"
+            + "{%- else %}{{- raise_exception('blockdraft chat template: unknown role ' + message.role) }}"
+            + "{%- endif %}"
+            + "{%- endfor %}"
+            + "{%- if add_generation_prompt %}{{- '<|assistant|>' }}{%- endif %}";
+
+    /** One message of a conversation: role {@code system}, {@code user} or {@code assistant}. */
+    public record Message(String role, String content) {
+        public Message {
+            Objects.requireNonNull(role, "role");
+            Objects.requireNonNull(content, "content");
+        }
+
+        public static Message system(String content) {
+            return new Message("system", content);
+        }
+
+        public static Message user(String content) {
+            return new Message("user", content);
+        }
+
+        public static Message assistant(String content) {
+            return new Message("assistant", content);
+        }
+    }
 
     /** One finished exchange. */
     public record Turn(String user, String assistant) {
@@ -23,8 +59,8 @@ public final class ChatTemplate {
     /**
      * A training example: the full token ids and where the response begins.
      *
-     * @param ids           the whole conversation, ending with the response's end-of-turn
-     * @param responseStart index of the response's first token (right after {@code <|assistant|>});
+     * @param ids           the whole conversation, ending with what the template puts after the response
+     * @param responseStart index of the response's first token (right after the generation prompt);
      *                      tokens before it are prompt and are not trained on
      */
     public record EncodedExample(int[] ids, int responseStart) {
@@ -42,33 +78,89 @@ public final class ChatTemplate {
     }
 
     private final Tokenizer tokenizer;
-    private final int bos;
-    private final int user;
-    private final int assistant;
-    private final int endOfTurn;
+    private final String text;
+    private final String origin;
+    private final JinjaTemplate jinja;
 
-    /** Fails when the tokenizer lacks blockdraft's special tokens, naming the file and token. */
+    /**
+     * The tokenizer's template: its own, else blockdraft's when it is a blockdraft tokenizer; fails,
+     * naming the folder, when it has neither.
+     */
     public ChatTemplate(Tokenizer tokenizer) {
         this.tokenizer = tokenizer;
-        this.bos = tokenizer.bosId();
-        this.user = tokenizer.userId();
-        this.assistant = tokenizer.assistantId();
-        this.endOfTurn = tokenizer.eosId();
+        TokenizerConfig config = tokenizer.config();
+        if (config.chatTemplate() != null) {
+            this.text = config.chatTemplate();
+            this.origin = config.chatTemplateSource().toString();
+        } else {
+            for (String token : List.of(SpecialTokens.BEGIN_OF_TEXT, SpecialTokens.USER, SpecialTokens.ASSISTANT,
+                    SpecialTokens.END_OF_TURN)) {
+                if (!tokenizer.hasToken(token)) {
+                    throw new TokenizerException("tokenizer " + tokenizer.source().getParent() + " has no chat template ("
+                            + TokenizerConfig.TEMPLATE_FILE + " or \"chat_template\" in " + TokenizerConfig.FILE
+                            + ") and is not a blockdraft tokenizer (no token \"" + token + "\")");
+                }
+            }
+            this.text = BLOCKDRAFT;
+            this.origin = "blockdraft's chat template";
+        }
+        this.jinja = new JinjaTemplate(text, origin);
     }
 
-    /** The conversation so far plus the next user message, ending with {@code <|assistant|>}, ready to generate. */
-    public int[] promptIds(List<Turn> history, String nextUser) {
-        Objects.requireNonNull(nextUser, "nextUser");
-        IdBuffer buffer = new IdBuffer();
-        buffer.add(bos);
-        for (Turn turn : history) {
-            appendTurn(buffer, turn.user(), turn.assistant());
+    /** The Jinja source. */
+    public String text() {
+        return text;
+    }
+
+    /** Where the template came from: its file, or "blockdraft's chat template". */
+    public String origin() {
+        return origin;
+    }
+
+    /**
+     * The conversation as text, as {@code apply_chat_template(messages, tokenize=False,
+     * add_generation_prompt=...)} renders it.
+     */
+    public String render(List<Message> messages, boolean addGenerationPrompt) {
+        Map<String, Object> variables = new HashMap<>(tokenizer.config().namedTokens());
+        List<Map<String, Object>> list = new ArrayList<>(messages.size());
+        for (Message m : messages) {
+            list.add(Map.of("role", m.role(), "content", m.content()));
         }
-        buffer.add(user);
-        buffer.addAll(tokenizer.encode(nextUser));
-        buffer.add(endOfTurn);
-        buffer.add(assistant);
-        return buffer.toArray();
+        variables.put("messages", list);
+        variables.put("add_generation_prompt", addGenerationPrompt);
+        return jinja.render(variables);
+    }
+
+    /** The rendered conversation's token ids. */
+    public int[] encode(List<Message> messages, boolean addGenerationPrompt) {
+        return tokenizer.encode(render(messages, addGenerationPrompt));
+    }
+
+    /** The messages of earlier turns, an optional system prompt (null for none) first. */
+    public static List<Message> messages(String system, List<Turn> history) {
+        List<Message> messages = new ArrayList<>();
+        if (system != null) {
+            messages.add(Message.system(system));
+        }
+        for (Turn turn : history) {
+            messages.add(Message.user(turn.user()));
+            messages.add(Message.assistant(turn.assistant()));
+        }
+        return messages;
+    }
+
+    /** The conversation so far plus the next user message, ending with the generation prompt, ready to generate. */
+    public int[] promptIds(List<Turn> history, String nextUser) {
+        return promptIds(null, history, nextUser);
+    }
+
+    /** As {@link #promptIds(List, String)} with a system prompt (null for none). */
+    public int[] promptIds(String system, List<Turn> history, String nextUser) {
+        Objects.requireNonNull(nextUser, "nextUser");
+        List<Message> messages = messages(system, history);
+        messages.add(Message.user(nextUser));
+        return encode(messages, true);
     }
 
     /** A single-turn training example. */
@@ -78,33 +170,35 @@ public final class ChatTemplate {
 
     /** A training example whose trained part is the last response; earlier turns are context. */
     public EncodedExample encodeExample(List<Turn> history, String prompt, String response) {
+        return encodeExample(null, history, prompt, response);
+    }
+
+    /**
+     * A training example with a system prompt (null for none). The prompt's ids are exactly those
+     * generation starts from ({@link #promptIds}); the rest of the rendered conversation is the response.
+     */
+    public EncodedExample encodeExample(String system, List<Turn> history, String prompt, String response) {
+        Objects.requireNonNull(prompt, "prompt");
         Objects.requireNonNull(response, "response");
+        List<Message> messages = messages(system, history);
+        messages.add(Message.user(prompt));
+        String promptText = render(messages, true);
+        messages.add(Message.assistant(response));
+        String fullText = render(messages, false);
+        if (!fullText.startsWith(promptText)) {
+            throw new TokenizerException(origin + ": the conversation with its answer does not begin with the prompt"
+                    + " the template renders for generation, so the response's start is undefined");
+        }
         IdBuffer buffer = new IdBuffer();
-        buffer.addAll(promptIds(history, prompt));
+        buffer.addAll(tokenizer.encode(promptText));
         int responseStart = buffer.size();
-        buffer.addAll(tokenizer.encode(response));
-        buffer.add(endOfTurn);
+        buffer.addAll(tokenizer.encode(fullText.substring(promptText.length())));
         return new EncodedExample(buffer.toArray(), responseStart);
     }
 
-    private void appendTurn(IdBuffer buffer, String userText, String assistantText) {
-        buffer.add(user);
-        buffer.addAll(tokenizer.encode(userText));
-        buffer.add(endOfTurn);
-        buffer.add(assistant);
-        buffer.addAll(tokenizer.encode(assistantText));
-        buffer.add(endOfTurn);
-    }
-
-    /** The template as text, for display and for checking against the ids. */
-    public static String render(List<Turn> history, String nextUser) {
-        StringBuilder text = new StringBuilder(SpecialTokens.BEGIN_OF_TEXT);
-        for (Turn turn : history) {
-            text.append(SpecialTokens.USER).append(turn.user()).append(SpecialTokens.END_OF_TURN)
-                    .append(SpecialTokens.ASSISTANT).append(turn.assistant()).append(SpecialTokens.END_OF_TURN);
-        }
-        return text.append(SpecialTokens.USER).append(nextUser).append(SpecialTokens.END_OF_TURN)
-                .append(SpecialTokens.ASSISTANT).toString();
+    @Override
+    public String toString() {
+        return "ChatTemplate(" + origin + ")";
     }
 
     private static final class IdBuffer {

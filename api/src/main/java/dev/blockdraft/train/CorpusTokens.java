@@ -5,7 +5,6 @@ import dev.blockdraft.data.CorpusRecord;
 import dev.blockdraft.data.DataFolder;
 import dev.blockdraft.data.Decontamination;
 import dev.blockdraft.tokenize.ChatTemplate;
-import dev.blockdraft.tokenize.SpecialTokens;
 import dev.blockdraft.tokenize.Tokenizer;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -25,7 +24,7 @@ public record CorpusTokens(TokenStream train, TokenStream validation, int trainR
             long seed) {
         List<CorpusRecord> records = Corpus.readStandardMix(data, capPerFile, seed);
         Decontamination.Result clean = Decontamination.againstAllBenchmarks(data).filter(records);
-        ChatTemplate template = new ChatTemplate(tokenizer);
+        ChatTemplate template = tokenizer.chatTemplate();
         List<int[]> train = new ArrayList<>();
         List<int[]> val = new ArrayList<>();
         for (CorpusRecord r : clean.kept()) {
@@ -51,10 +50,15 @@ public record CorpusTokens(TokenStream train, TokenStream validation, int trainR
         }
         CorpusRecord.Document d = (CorpusRecord.Document) r;
         int[] body = tokenizer.encode(d.text());
-        int[] ids = new int[body.length + 2];
-        ids[0] = tokenizer.tokenId(SpecialTokens.BEGIN_OF_TEXT);
-        System.arraycopy(body, 0, ids, 1, body.length);
-        ids[ids.length - 1] = tokenizer.tokenId(SpecialTokens.END_OF_TEXT);
+        // Framed by begin of text where the tokenizer has one (Qwen3's has none) and its end-of-text token.
+        java.util.OptionalInt bos = tokenizer.bos();
+        int start = bos.isPresent() ? 1 : 0;
+        int[] ids = new int[body.length + start + 1];
+        if (bos.isPresent()) {
+            ids[0] = bos.getAsInt();
+        }
+        System.arraycopy(body, 0, ids, start, body.length);
+        ids[ids.length - 1] = tokenizer.documentEndId();
         return ids;
     }
 }

@@ -3,6 +3,7 @@ package dev.blockdraft.tokenize;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.Arrays;
 import java.util.List;
@@ -51,7 +52,9 @@ class ChatTemplateTest {
         assertEquals(3, count(ids, tokenizer.userId()));
         assertEquals(3, count(ids, tokenizer.assistantId()));
         assertEquals(5, count(ids, tokenizer.eosId()));
-        assertEquals(ChatTemplate.render(history, "Now 2+2?"), tokenizer.decode(ids));
+        List<ChatTemplate.Message> messages = ChatTemplate.messages(null, history);
+        messages.add(ChatTemplate.Message.user("Now 2+2?"));
+        assertEquals(template.render(messages, true), tokenizer.decode(ids));
         assertEquals("<|begin_of_text|><|user|>Hi<|end_of_turn|><|assistant|>Hello!<|end_of_turn|>"
                 + "<|user|>Add 1+1<|end_of_turn|><|assistant|>2<|end_of_turn|><|user|>Now 2+2?<|end_of_turn|><|assistant|>",
                 tokenizer.decode(ids));
@@ -83,6 +86,33 @@ class ChatTemplateTest {
         ChatTemplate.EncodedExample example = template.encodeExample("Say nothing.", "");
         assertEquals(1, example.responseLength());
         assertEquals(tokenizer.eosId(), example.ids()[example.responseStart()]);
+    }
+
+    @Test
+    void systemPromptFollowsBeginOfTextAndEndsItsTurn() {
+        int[] ids = template.promptIds("Be brief.", List.of(), "Hi");
+        assertEquals("<|begin_of_text|>Be brief.<|end_of_turn|><|user|>Hi<|end_of_turn|><|assistant|>", tokenizer.decode(ids));
+    }
+
+    @Test
+    void trainedTokenizersCarryTheTemplateInTheirConfig() {
+        assertEquals(ChatTemplate.BLOCKDRAFT, tokenizer.config().chatTemplate());
+        assertEquals(tokenizer.source().resolveSibling("tokenizer_config.json").toString(), template.origin());
+    }
+
+    @Test
+    void templateSyntaxInsideMessagesIsLeftAsText() {
+        String code = "if: ${{ github.event_name != 'pull_request' && x }} {% if a %}b{% endif %} {# c #}";
+        assertEquals("<|begin_of_text|><|user|>" + code + "<|end_of_turn|><|assistant|>",
+                template.render(List.of(ChatTemplate.Message.user(code)), true));
+    }
+
+    @Test
+    void unknownRoleIsRefusedByTheTemplate() {
+        TokenizerException error = assertThrows(TokenizerException.class,
+                () -> template.render(List.of(new ChatTemplate.Message("tool", "{}")), false));
+        assertTrue(error.getMessage().endsWith("the chat template refused the conversation: blockdraft chat template: unknown role tool"),
+                error.getMessage());
     }
 
     @Test
