@@ -294,6 +294,27 @@ public final class Drafter implements AutoCloseable {
         return java.util.Arrays.copyOfRange(tokens, 1, b);
     }
 
+    /**
+     * The slot logits (B−1, V) of one parallel pass after the context in {@code cache}, every slot
+     * masked: the marginals that sampled drafts and draft trees are built from (the first pass of
+     * {@link #draftBlock}).
+     */
+    public NDArray slotLogits(KvCache cache, int anchor, NDManager scope) {
+        int b = config.blockSize();
+        int p = cache.length();
+        long[] ids = new long[b];
+        java.util.Arrays.fill(ids, config.maskTokenId());
+        ids[0] = anchor;
+        Ops.Rotary rotary = rotary(scope.arange(p, p + b).toType(DataType.INT64, false).reshape(1, b));
+        NDArray mask = scope.zeros(new Shape(1, 1, b, p + b)); // everything before the anchor, and the block
+        NDArray x = Ops.embed(scope.create(ids).reshape(1, b), target.embeddings()); // (1, B, C)
+        for (int l = 0; l < layers.length; l++) {
+            NDArray[] kv = cache.view(l, scope); // (1, G, p, D)
+            x = layer(l, x, rotary, kv[0], kv[1], mask);
+        }
+        return head(x.get(":, 1:, :")).reshape(b - 1, -1); // (B−1, V)
+    }
+
     /** Rotary factors at positions (S, T) in the compute type, gathered once per forward. */
     private Ops.Rotary rotary(NDArray positions) {
         return Ops.rotary(positions, target.ropeCos(), target.ropeSin(), computeType());

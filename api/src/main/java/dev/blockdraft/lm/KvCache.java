@@ -95,6 +95,43 @@ public final class KvCache implements AutoCloseable {
         length = newLength;
     }
 
+    /**
+     * Compacts a verified token tree: of the {@code length − start} positions after {@code start},
+     * keeps those at offsets {@code kept} (increasing; offset i holds the tree node at depth i of the
+     * accepted path, its keys rotated for position start + i) at start, start+1, … and forgets the
+     * rest, as if only the accepted path had been appended.
+     */
+    public void keep(int start, int[] kept) {
+        for (int i = 0; i < kept.length; i++) {
+            if (kept[i] < i || start + kept[i] >= length || (i > 0 && kept[i] <= kept[i - 1])) {
+                throw new IllegalArgumentException("cannot keep offsets " + java.util.Arrays.toString(kept) + " after "
+                        + start + " in a cache of length " + length + ": offsets must increase, each at least its index");
+            }
+        }
+        boolean identity = true;
+        for (int i = 0; i < kept.length; i++) {
+            identity &= kept[i] == i;
+        }
+        if (!identity) {
+            try (NDManager scope = manager.newSubManager()) {
+                long[] idx = new long[kept.length];
+                for (int i = 0; i < kept.length; i++) {
+                    idx[i] = start + kept[i];
+                }
+                NDArray index = scope.create(idx).toDevice(device(), false);
+                NDIndex target = new NDIndex(":, :, {}:{}", start, start + kept.length);
+                for (int l = 0; l < keys.length; l++) {
+                    for (NDArray buffer : new NDArray[] {keys[l], values[l]}) {
+                        Shape s = buffer.getShape(); // (B, G, capacity, D)
+                        NDArray gather = index.reshape(1, 1, kept.length, 1).broadcast(s.get(0), s.get(1), kept.length, s.get(3));
+                        buffer.set(target, buffer.gather(gather, 2)); // the gather copies before the write
+                    }
+                }
+            }
+        }
+        length = start + kept.length;
+    }
+
     @Override
     public void close() {
         manager.close();
