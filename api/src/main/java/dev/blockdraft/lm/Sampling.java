@@ -75,7 +75,7 @@ public record Sampling(double temperature, double topP, int topK) {
         if ((topK > 0 && topK < v) || topP < 1) {
             NDArray sorted = scaled.neg().sort(1).neg(); // (N, V) descending
             NDArray rank = m.arange(0, (int) v).toType(DataType.FLOAT32, false).reshape(1, v);
-            NDArray keep = topK > 0 ? rank.lt(topK) : rank.gte(0); // (1|N, V) in sorted order
+            NDArray keep = (topK > 0 ? rank.lt(topK) : rank.gte(0)).broadcast(sorted.getShape()); // (N, V) in sorted order
             if (topP < 1) {
                 NDArray masked = NDArrays.where(keep, sorted, m.full(sorted.getShape(), Float.NEGATIVE_INFINITY));
                 NDArray p = masked.softmax(1);

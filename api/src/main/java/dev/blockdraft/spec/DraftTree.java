@@ -99,6 +99,41 @@ public final class DraftTree {
         return b.build();
     }
 
+    /**
+     * The continuations {@code decoding} drafts from the slot marginals: a best-first tree of
+     * {@code treeNodes}, or K candidate blocks — the argmax block first (one-hot q) unless
+     * {@code sampledDrafts}, the others drawn slot by slot from the warped q, independently.
+     */
+    public static DraftTree draft(Decoding decoding, int anchor, SlotMarginals marginals, SplittableRandom rng) {
+        int slots = marginals.slots();
+        if (decoding.treeNodes() > 0) {
+            SlotMarginals.Ranked r = marginals.ranked(decoding.treeNodes());
+            return bestFirst(anchor, r.tokens(), r.probabilities(), decoding.treeNodes());
+        }
+        int k = decoding.drafts();
+        int[][] blocks = new int[k][];
+        TokenDistribution[][] qs = new TokenDistribution[k][];
+        int sampledFrom = 0;
+        if (!decoding.sampledDrafts()) {
+            blocks[0] = marginals.argmax();
+            qs[0] = new TokenDistribution[slots];
+            for (int d = 0; d < slots; d++) {
+                qs[0][d] = TokenDistribution.oneHot(blocks[0][d]);
+            }
+            sampledFrom = 1;
+        }
+        if (sampledFrom < k) {
+            // at temperature 0 any proposal is fine (greedy verification is exact anyway): q is then the drafter at T = 1
+            TokenDistribution[] q = marginals.warped(decoding.sampling());
+            int[][] sampled = sampleBlocks(q, k - sampledFrom, rng);
+            for (int j = sampledFrom; j < k; j++) {
+                blocks[j] = sampled[j - sampledFrom];
+                qs[j] = q;
+            }
+        }
+        return candidates(anchor, blocks, qs);
+    }
+
     /** Draws {@code count} blocks, each slot independently from its distribution. */
     static int[][] sampleBlocks(TokenDistribution[] slots, int count, SplittableRandom rng) {
         int[][] out = new int[count][slots.length];

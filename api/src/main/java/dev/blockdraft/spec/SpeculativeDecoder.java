@@ -80,6 +80,10 @@ public final class SpeculativeDecoder {
         return decoding;
     }
 
+    public LlamaModel target() {
+        return target;
+    }
+
     /** The block drafter, or null when decoding with another proposer. */
     public Drafter drafter() {
         return drafter;
@@ -115,6 +119,7 @@ public final class SpeculativeDecoder {
         private final KvCache targetCache;
         private final BlockProposer.Context draftContext;
         private final TokenDistribution first; // the target's p after the prompt
+        private int[] lastKept = {0};
 
         Sequence(int[] prompt, int maxNewTokens) {
             int context = target.config().maxPositionEmbeddings();
@@ -153,8 +158,16 @@ public final class SpeculativeDecoder {
             return decode(seed, stopId, null);
         }
 
-        /** As {@link #decode(long, int)}, calling {@code afterStep} after every verification step. */
-        Output decode(long seed, int stopId, Runnable afterStep) {
+        /** The tree nodes the last step kept (the anchor and its accepted path), for tests. */
+        int[] lastKept() {
+            return lastKept.clone();
+        }
+
+        /**
+         * As {@link #decode(long, int)}, handing {@code afterStep} the tokens emitted so far after every
+         * verification step (the caches then hold the prompt and all of them but the last).
+         */
+        Output decode(long seed, int stopId, java.util.function.Consumer<int[]> afterStep) {
             if (targetCache.length() > promptLength) {
                 targetCache.truncate(promptLength);
                 draftContext.truncate(promptLength);
@@ -207,6 +220,7 @@ public final class SpeculativeDecoder {
                         keptFeatures = allFeatures.get(":, {}, :", step.create(idx));
                     }
                     draftContext.accept(keptFeatures);
+                    lastKept = kept;
                     int before = n;
                     for (int i = 0; i < accept && !stopped; i++) {
                         int token = tree.token(verdict.path()[i]);
@@ -221,7 +235,7 @@ public final class SpeculativeDecoder {
                     anchor = verdict.bonus();
                 }
                 if (afterStep != null) {
-                    afterStep.run();
+                    afterStep.accept(Arrays.copyOf(out, n));
                 }
             }
             int length = Math.min(n, Math.max(budget, 1));
@@ -235,46 +249,7 @@ public final class SpeculativeDecoder {
             if (!decoding.needsSlotLogits()) {
                 return DraftTree.chain(anchor, draftContext.propose(anchor, step)); // (B−1) deterministic
             }
-            NDArray logits = draftContext.slotLogits(anchor, step); // (B−1, V)
-            if (decoding.treeNodes() > 0) {
-                int width = (int) Math.min(decoding.treeNodes(), logits.getShape().get(1));
-                NDArray probs = logits.softmax(1);
-                NDArray order = probs.argSort(1, false).get(":, :{}", width); // (B−1, W) most probable first
-                long[] tokens = order.toLongArray();
-                float[] p = probs.gather(order, 1).toFloatArray();
-                int[][] ranked = new int[b - 1][width];
-                float[][] rankedP = new float[b - 1][width];
-                for (int d = 0; d < b - 1; d++) {
-                    for (int r = 0; r < width; r++) {
-                        ranked[d][r] = (int) tokens[d * width + r];
-                        rankedP[d][r] = p[d * width + r];
-                    }
-                }
-                return DraftTree.bestFirst(anchor, ranked, rankedP, decoding.treeNodes());
-            }
-            // at temperature 0 any proposal is fine (greedy verification is exact anyway): sample the drafter at T=1
-            Sampling s = decoding.sampling();
-            TokenDistribution[] q = (s.isGreedy() ? s.withTemperature(1) : s).distributions(logits);
-            int k = decoding.drafts();
-            int[][] blocks = new int[k][];
-            TokenDistribution[][] qs = new TokenDistribution[k][];
-            int sampledFrom = 0;
-            if (!decoding.sampledDrafts()) { // the argmax block first, deterministic
-                blocks[0] = new int[b - 1];
-                qs[0] = new TokenDistribution[b - 1];
-                long[] best = logits.argMax(1).toLongArray();
-                for (int d = 0; d < b - 1; d++) {
-                    blocks[0][d] = (int) best[d];
-                    qs[0][d] = TokenDistribution.oneHot((int) best[d]);
-                }
-                sampledFrom = 1;
-            }
-            int[][] sampled = DraftTree.sampleBlocks(q, k - sampledFrom, rng);
-            for (int j = sampledFrom; j < k; j++) {
-                blocks[j] = sampled[j - sampledFrom];
-                qs[j] = q;
-            }
-            return DraftTree.candidates(anchor, blocks, qs);
+            return DraftTree.draft(decoding, anchor, SlotMarginals.of(draftContext.slotLogits(anchor, step)), rng);
         }
 
         /** p at each scored node, computed on the device once and copied to the host per node on demand. */
