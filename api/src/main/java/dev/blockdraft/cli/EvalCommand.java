@@ -50,6 +50,12 @@ final class EvalCommand implements Callable<Integer> {
     @Option(names = "--csv", paramLabel = "FILE")
     Path csv;
 
+    @Option(names = "--seed", defaultValue = "0", description = "random stream of sampled decoding (default: ${DEFAULT-VALUE})")
+    long seed;
+
+    @Mixin
+    DecodingOptions decodingOptions;
+
     @Mixin
     Options.Data data;
 
@@ -68,6 +74,7 @@ final class EvalCommand implements Callable<Integer> {
                 Drafter drafter = DrafterCheckpoint.load(drafterDir, target.model())) {
             String name = label != null ? label : drafterDir.getFileName().toString();
             AcceptanceReport report = new SpeculativeEvaluator().withObjective(name)
+                    .withDecoding(decodingOptions.resolve(seed))
                     .withDrafterName(drafterDir.getFileName().toString())
                     .withOfflineTau(Workflows.offlineTau(drafter, target.tokenizer().padId()))
                     .evaluate(target, drafter, data.resolve(), run);

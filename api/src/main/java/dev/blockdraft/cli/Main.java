@@ -11,7 +11,7 @@ import picocli.CommandLine.Command;
         description = "Train block-diffusion drafters that speculate left to right, and measure them.",
         subcommands = {TrainTokenizerCommand.class, TrainTargetCommand.class, GenerateCommand.class,
             InfoCommand.class, RegenerateCommand.class, TrainDrafterCommand.class, EvalCommand.class, DemoCommand.class, BenchCommand.class,
-            ParityCommand.class,
+            ParityCommand.class, VerifyExactnessCommand.class,
             CommandLine.HelpCommand.class})
 public final class Main {
 

@@ -10,6 +10,7 @@ import dev.blockdraft.lm.Generator;
 import dev.blockdraft.lm.Sampler;
 import dev.blockdraft.lm.Target;
 import dev.blockdraft.report.ProgressBar;
+import dev.blockdraft.spec.Decoding;
 import dev.blockdraft.spec.SpecStats;
 import dev.blockdraft.spec.SpeculativeDecoder;
 import dev.blockdraft.tokenize.ChatTemplate;
@@ -21,6 +22,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.SplittableRandom;
 import java.util.function.Consumer;
 
 /**
@@ -66,13 +68,14 @@ public final class SpeculativeEvaluator {
     private final PrintStream progress;
     private final boolean interactive;
     private final boolean captureProvenance;
+    private final Decoding decoding;
 
     public SpeculativeEvaluator() {
-        this("", null, null, null, System.out, System.console() != null, true);
+        this("", null, null, null, System.out, System.console() != null, true, Decoding.greedy());
     }
 
     private SpeculativeEvaluator(String objective, String drafterName, OfflineTau offlineTau, Consumer<Decoded> listener,
-            PrintStream progress, boolean interactive, boolean captureProvenance) {
+            PrintStream progress, boolean interactive, boolean captureProvenance, Decoding decoding) {
         this.objective = objective;
         this.drafterName = drafterName;
         this.offlineTau = offlineTau;
@@ -80,35 +83,45 @@ public final class SpeculativeEvaluator {
         this.progress = progress;
         this.interactive = interactive;
         this.captureProvenance = captureProvenance;
+        this.decoding = Objects.requireNonNull(decoding, "decoding");
+    }
+
+    /**
+     * Decodes with other sampling or drafting (default: greedy, one block). At a temperature above 0
+     * the baseline samples too (same warp, its own stream), and outputs are not compared token by token.
+     */
+    public SpeculativeEvaluator withDecoding(Decoding settings) {
+        return new SpeculativeEvaluator(objective, drafterName, offlineTau, listener, progress, interactive,
+                captureProvenance, settings);
     }
 
     /** Labels the report with the drafter's training objective ("uniform", "paper", ...). */
     public SpeculativeEvaluator withObjective(String name) {
         return new SpeculativeEvaluator(Objects.requireNonNull(name, "objective"), drafterName, offlineTau, listener,
-                progress, interactive, captureProvenance);
+                progress, interactive, captureProvenance, decoding);
     }
 
     /** Labels the drafter (default: its block size and depth). */
     public SpeculativeEvaluator withDrafterName(String name) {
-        return new SpeculativeEvaluator(objective, name, offlineTau, listener, progress, interactive, captureProvenance);
+        return new SpeculativeEvaluator(objective, name, offlineTau, listener, progress, interactive, captureProvenance, decoding);
     }
 
     /** Computes the offline expected τ per benchmark over the target's greedy outputs; null for none. */
     public SpeculativeEvaluator withOfflineTau(OfflineTau estimator) {
         return new SpeculativeEvaluator(objective, drafterName, estimator, listener, progress, interactive,
-                captureProvenance);
+                captureProvenance, decoding);
     }
 
     /** Called after every decoded turn, on the evaluating thread. */
     public SpeculativeEvaluator withListener(Consumer<Decoded> onDecoded) {
         return new SpeculativeEvaluator(objective, drafterName, offlineTau, onDecoded, progress, interactive,
-                captureProvenance);
+                captureProvenance, decoding);
     }
 
     /** Where the progress bar and warnings go; null for silence. */
     public SpeculativeEvaluator withProgress(PrintStream out, boolean redrawInPlace) {
         return new SpeculativeEvaluator(objective, drafterName, offlineTau, listener, out, redrawInPlace,
-                captureProvenance);
+                captureProvenance, decoding);
     }
 
     /** No progress bar nor warnings. */
@@ -118,7 +131,7 @@ public final class SpeculativeEvaluator {
 
     /** Whether to record a {@link Provenance} (git commit, data hashes, settings) in the report; on by default. */
     public SpeculativeEvaluator withProvenance(boolean capture) {
-        return new SpeculativeEvaluator(objective, drafterName, offlineTau, listener, progress, interactive, capture);
+        return new SpeculativeEvaluator(objective, drafterName, offlineTau, listener, progress, interactive, capture, decoding);
     }
 
     /**
@@ -164,7 +177,7 @@ public final class SpeculativeEvaluator {
         int vocab = target.tokenizer().vocabSize();
         int b = drafter.config().blockSize();
         int context = target.config().maxPositionEmbeddings();
-        SpeculativeDecoder decoder = new SpeculativeDecoder(drafter);
+        SpeculativeDecoder decoder = new SpeculativeDecoder(drafter).with(decoding);
         int total = prompts.values().stream().mapToInt(List::size).sum();
 
         if (settings.measureBaseline()) {
@@ -205,11 +218,12 @@ public final class SpeculativeEvaluator {
                         int[] greedy = out.tokens();
                         int[] plain = null;
                         if (settings.measureBaseline()) {
-                            Generator.Generation g = Generator.generate(target.model(), ids, budget, Sampler.greedy(), eos);
+                            Generator.Generation g = Generator.generate(target.model(), ids, budget,
+                                    decoding.sampling().sampler(new SplittableRandom(decoding.seed())), eos);
                             plain = g.tokens();
                             plainTokens += plain.length;
                             plainSeconds += g.seconds();
-                            if (!Arrays.equals(plain, out.tokens())) {
+                            if (decoding.sampling().isGreedy() && !Arrays.equals(plain, out.tokens())) {
                                 mismatches++;
                                 warn(benchmark.displayName() + " prompt " + prompt.id() + " turn " + (t + 1)
                                         + ": speculative output differs from greedy decoding at token "
@@ -247,6 +261,7 @@ public final class SpeculativeEvaluator {
             s.put("objective", objective);
             s.put("block_size", Integer.toString(b));
             s.put("denoising_steps", Integer.toString(drafter.config().denoisingSteps()));
+            s.putAll(decoding.asSettings());
             Map<String, String> parents = new LinkedHashMap<>();
             if (target.folder() != null) {
                 parents.put("target", target.folder().toAbsolutePath().toString());

@@ -96,6 +96,31 @@ public final class KvCache implements AutoCloseable {
     }
 
     /**
+     * A new cache of {@code batch} rows, each holding this cache's first row (its {@link #length}
+     * positions): one prefill of a prompt serves a batch of continuations of it.
+     */
+    public KvCache repeated(NDManager parent, int batch, int newCapacity) {
+        if (newCapacity < length) {
+            throw new IllegalArgumentException("capacity " + newCapacity + " cannot hold the " + length + " cached positions");
+        }
+        Shape s = keys[0].getShape(); // (B, G, capacity, D)
+        KvCache out = new KvCache(parent, keys.length, batch, (int) s.get(1), newCapacity, (int) s.get(3), keys[0].getDataType());
+        NDIndex prefix = new NDIndex(":, :, :{}", length);
+        for (int l = 0; l < keys.length; l++) {
+            try (NDManager scope = manager.newSubManager()) {
+                NDArray k = keys[l].get(new NDIndex("0:1, :, :{}", length));
+                NDArray v = values[l].get(new NDIndex("0:1, :, :{}", length));
+                k.attach(scope);
+                v.attach(scope);
+                out.keys[l].set(prefix, k.broadcast(batch, s.get(1), length, s.get(3)));
+                out.values[l].set(prefix, v.broadcast(batch, s.get(1), length, s.get(3)));
+            }
+        }
+        out.length = length;
+        return out;
+    }
+
+    /**
      * Compacts a verified token tree: of the {@code length − start} positions after {@code start},
      * keeps those at offsets {@code kept} (increasing; offset i holds the tree node at depth i of the
      * accepted path, its keys rotated for position start + i) at start, start+1, … and forgets the

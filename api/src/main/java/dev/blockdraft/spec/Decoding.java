@@ -18,6 +18,9 @@ import java.util.Map;
  *       marginals, verified in one target pass.</li>
  * </ul>
  *
+ * <p>With several denoising steps the single block is the drafter's multi-step block; candidates and
+ * trees are built from its first (all-masked) pass, whose slot marginals are what q means there.
+ *
  * @param sampling the target's sampling: greedy at temperature 0, otherwise exact speculative sampling
  * @param drafts K ≥ 1 candidate blocks
  * @param treeNodes N ≥ 0 drafted nodes of a draft tree; 0 for none (then K decides)

@@ -2,6 +2,7 @@ package dev.blockdraft.spec;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
+import dev.blockdraft.lm.KvCache;
 import dev.blockdraft.lm.LlamaModel;
 import dev.blockdraft.lm.TokenDistribution;
 import java.util.ArrayList;
@@ -41,31 +42,42 @@ public record ExactnessCheck(int trials, int tokens) {
     }
 
     /**
-     * The outcome.
+     * The outcome. With a large vocabulary most continuations are seen once and the joint test has
+     * little power, so each position's token is also tested on its own; the verdict combines the
+     * {@code tokens + 1} tests by Bonferroni: p = min(1, (tokens + 1) · the smallest p-value).
      *
      * @param categories distinct continuations seen (either way)
-     * @param tvDistance ½ Σ |plain − speculative| over the empirical frequencies
-     * @param test chi-square test of homogeneity of the two samples
+     * @param tvDistance ½ Σ |plain − speculative| over the empirical frequencies of whole continuations
+     *     (with many categories mostly sampling noise: compare it with {@code positionTv})
+     * @param joint chi-square test of homogeneity over whole continuations
+     * @param positions the same test for the token at each position alone
+     * @param positionTv the TV distance of each position's token alone
+     * @param pValue the combined p-value the verdict uses
      * @param tau tokens per verification step of the speculative trials
      */
-    public record Result(Decoding decoding, int trials, int tokens, int categories, double tvDistance, ChiSquare test,
-            double tau, double plainSeconds, double speculativeSeconds) {
+    public record Result(Decoding decoding, int trials, int tokens, int categories, double tvDistance, ChiSquare joint,
+            List<ChiSquare> positions, double[] positionTv, double pValue, double tau, double plainSeconds,
+            double speculativeSeconds) {
         public boolean rejected() {
-            return test.pValue() < ALPHA;
+            return pValue < ALPHA;
         }
 
         @Override
         public String toString() {
+            StringBuilder perPosition = new StringBuilder();
+            for (int i = 0; i < positions.size(); i++) {
+                perPosition.append(String.format("  token %d alone          TV %.4f, %s%n", i + 1, positionTv[i], positions.get(i)));
+            }
             return String.format("""
                     exactness check: %s, %d trials of %d tokens each way
                       distinct continuations  %d
                       TV distance             %.4f
-                      chi-square              %.2f (df %d)
-                      p-value                 %.4g  (equality rejected below %s)
+                      chi-square              %s
+                    %s  p-value (combined)      %.4g  (equality rejected below %s)
                       tau (speculative)       %.3f
                       time                    plain %.1f s, speculative %.1f s
-                    %s""", decoding, trials, tokens, categories, tvDistance, test.statistic(), test.degreesOfFreedom(),
-                    test.pValue(), ALPHA, tau, plainSeconds, speculativeSeconds,
+                    %s""", decoding, trials, tokens, categories, tvDistance, joint, perPosition, pValue, ALPHA, tau,
+                    plainSeconds, speculativeSeconds,
                     rejected() ? "FAILED: speculative sampling's distribution differs from plain sampling's"
                             : "passed: no difference found");
         }
@@ -79,18 +91,41 @@ public record ExactnessCheck(int trials, int tokens) {
         double[] tau = new double[1];
         Map<List<Integer>, Long> spec = speculative(decoder, prompt, tau);
         long t2 = System.nanoTime();
-        List<List<Integer>> keys = new ArrayList<>(plain.keySet());
-        spec.keySet().stream().filter(k -> !plain.containsKey(k)).forEach(keys::add);
-        long[] a = new long[keys.size()];
-        long[] b = new long[keys.size()];
-        double tv = 0;
-        for (int i = 0; i < keys.size(); i++) {
-            a[i] = plain.getOrDefault(keys.get(i), 0L);
-            b[i] = spec.getOrDefault(keys.get(i), 0L);
-            tv += Math.abs(a[i] - b[i]) / (2.0 * trials);
+        double[] tv = new double[1];
+        ChiSquare joint = compare(plain, spec, k -> k, tv);
+        List<ChiSquare> positions = new ArrayList<>();
+        double[] positionTv = new double[tokens];
+        double smallest = joint.pValue();
+        for (int i = 0; i < tokens; i++) {
+            int at = i;
+            double[] d = new double[1];
+            positions.add(compare(plain, spec, k -> List.of(k.get(at)), d));
+            positionTv[i] = d[0];
+            smallest = Math.min(smallest, positions.get(i).pValue());
         }
-        return new Result(decoder.decoding(), trials, tokens, keys.size(), tv, ChiSquare.homogeneity(a, b), tau[0],
-                (t1 - t0) / 1e9, (t2 - t1) / 1e9);
+        return new Result(decoder.decoding(), trials, tokens, plain.size() + (int) spec.keySet().stream()
+                .filter(k -> !plain.containsKey(k)).count(), tv[0], joint, List.copyOf(positions), positionTv,
+                Math.min(1, (tokens + 1) * smallest), tau[0], (t1 - t0) / 1e9, (t2 - t1) / 1e9);
+    }
+
+    /** Chi-square homogeneity of the two samples' counts grouped by {@code group}; {@code tv[0]} gets their TV distance. */
+    private ChiSquare compare(Map<List<Integer>, Long> plain, Map<List<Integer>, Long> spec,
+            java.util.function.UnaryOperator<List<Integer>> group, double[] tv) {
+        Map<List<Integer>, long[]> cells = new LinkedHashMap<>();
+        plain.forEach((k, n) -> cells.computeIfAbsent(group.apply(k), x -> new long[2])[0] += n);
+        spec.forEach((k, n) -> cells.computeIfAbsent(group.apply(k), x -> new long[2])[1] += n);
+        long[] a = new long[cells.size()];
+        long[] b = new long[cells.size()];
+        int i = 0;
+        double distance = 0;
+        for (long[] c : cells.values()) {
+            a[i] = c[0];
+            b[i] = c[1];
+            distance += Math.abs(c[0] - c[1]) / (2.0 * trials);
+            i++;
+        }
+        tv[0] = distance;
+        return ChiSquare.homogeneity(a, b);
     }
 
     /** Counts of speculative continuations; {@code tau[0]} receives the trials' τ. */
@@ -116,7 +151,7 @@ public record ExactnessCheck(int trials, int tokens) {
         return counts;
     }
 
-    /** Counts of plain continuations, sampled in batches of full forward passes (no cache needed for a few tokens). */
+    /** Counts of plain continuations: the prompt prefilled once, then batches of rows decoding over copies of its cache. */
     public Map<List<Integer>, Long> plain(LlamaModel target, int[] prompt, Decoding decoding) {
         if (prompt.length + tokens > target.config().maxPositionEmbeddings()) {
             throw new IllegalArgumentException("the prompt of " + prompt.length + " tokens leaves no room for " + tokens
@@ -124,35 +159,39 @@ public record ExactnessCheck(int trials, int tokens) {
         }
         SplittableRandom streams = new SplittableRandom(decoding.seed() ^ 0x2545F4914F6CDD1DL);
         Map<List<Integer>, Long> counts = new LinkedHashMap<>();
-        for (int start = 0; start < trials; start += PLAIN_BATCH) {
-            int rows = Math.min(PLAIN_BATCH, trials - start);
-            SplittableRandom[] rng = new SplittableRandom[rows];
-            int[][] seqs = new int[rows][];
-            for (int r = 0; r < rows; r++) {
-                rng[r] = new SplittableRandom(streams.nextLong());
-                seqs[r] = prompt;
-            }
-            for (int t = 0; t < tokens; t++) {
-                try (NDManager scope = target.manager().newSubManager()) {
-                    int len = prompt.length + t;
-                    long[] ids = new long[rows * len];
-                    for (int r = 0; r < rows; r++) {
-                        for (int i = 0; i < len; i++) {
-                            ids[r * len + i] = seqs[r][i];
+        try (NDManager scope = target.manager().newSubManager();
+                KvCache promptCache = KvCache.forModel(target, scope, 1, prompt.length)) {
+            NDArray ids0 = scope.create(Arrays.stream(prompt).asLongStream().toArray()).reshape(1, prompt.length);
+            TokenDistribution first = decoding.sampling().distributions(
+                    target.forward(ids0, promptCache, new int[0], LlamaModel.Logits.LAST).logits().reshape(1, -1))[0];
+            for (int start = 0; start < trials; start += PLAIN_BATCH) {
+                int rows = Math.min(PLAIN_BATCH, trials - start);
+                SplittableRandom[] rng = new SplittableRandom[rows];
+                int[][] drawn = new int[rows][tokens];
+                for (int r = 0; r < rows; r++) {
+                    rng[r] = new SplittableRandom(streams.nextLong());
+                    drawn[r][0] = first.sample(rng[r]);
+                }
+                try (NDManager batch = scope.newSubManager();
+                        KvCache cache = promptCache.repeated(batch, rows, prompt.length + tokens)) {
+                    for (int t = 1; t < tokens; t++) {
+                        try (NDManager step = batch.newSubManager()) {
+                            long[] last = new long[rows];
+                            for (int r = 0; r < rows; r++) {
+                                last[r] = drawn[r][t - 1];
+                            }
+                            NDArray logits = target.forward(step.create(last).reshape(rows, 1), cache, new int[0],
+                                    LlamaModel.Logits.LAST).logits().reshape(rows, -1); // (R, V)
+                            TokenDistribution[] p = decoding.sampling().distributions(logits);
+                            for (int r = 0; r < rows; r++) {
+                                drawn[r][t] = p[r].sample(rng[r]);
+                            }
                         }
                     }
-                    NDArray logits = target.forward(scope.create(ids).reshape(rows, len), new int[0],
-                            LlamaModel.Logits.LAST).logits().reshape(rows, -1); // (R, V)
-                    TokenDistribution[] p = decoding.sampling().distributions(logits);
-                    for (int r = 0; r < rows; r++) {
-                        int[] next = Arrays.copyOf(seqs[r], len + 1);
-                        next[len] = p[r].sample(rng[r]);
-                        seqs[r] = next;
-                    }
                 }
-            }
-            for (int r = 0; r < rows; r++) {
-                counts.merge(key(Arrays.copyOfRange(seqs[r], prompt.length, prompt.length + tokens)), 1L, Long::sum);
+                for (int r = 0; r < rows; r++) {
+                    counts.merge(key(drawn[r]), 1L, Long::sum);
+                }
             }
         }
         return counts;
