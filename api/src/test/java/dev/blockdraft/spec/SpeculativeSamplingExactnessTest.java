@@ -111,6 +111,22 @@ class SpeculativeSamplingExactnessTest {
     }
 
     @Test
+    void theChecksPlainSamplerFitsTheExactDistributionAndTheCheckPasses() {
+        Decoding decoding = new Decoding(Sampling.temperature(1.0), 1, 0, false, 77);
+        Map<List<Integer>, Long> plain = new ExactnessCheck(TRIALS, TOKENS).plain(target, PROMPT, decoding);
+        double[] p = exact(decoding.sampling());
+        long[] observed = new long[p.length];
+        plain.forEach((k, n) -> observed[(k.get(0) * VOCAB + k.get(1)) * VOCAB + k.get(2)] += n);
+        ChiSquare fit = ChiSquare.goodnessOfFit(observed, p);
+        assertTrue(fit.pValue() >= ExactnessCheck.ALPHA, "plain sampling over a repeated prompt cache: " + fit);
+
+        ExactnessCheck.Result r = new ExactnessCheck(1000, TOKENS).run(new SpeculativeDecoder(drafter).with(decoding), PROMPT);
+        assertTrue(!r.rejected(), r.toString());
+        assertEquals(TOKENS, r.positions().size());
+        assertTrue(r.tvDistance() > 0 && r.tvDistance() < 1, r.toString());
+    }
+
+    @Test
     void theExactDistributionIsADistribution() {
         double[] p = exact(Sampling.temperature(1.0));
         double sum = 0;
