@@ -489,6 +489,9 @@ public final class BenchCommand implements Callable<Integer> {
         @Option(names = "--max-new-tokens", defaultValue = "128") int maxNewTokens;
         @Option(names = "--seed", defaultValue = "0") long seed;
 
+        @Mixin
+        DecodingOptions decodingOptions;
+
         @Option(names = "--json", paramLabel = "FILE", description = "also write the JSON result here")
         Path json;
 
@@ -531,7 +534,9 @@ public final class BenchCommand implements Callable<Integer> {
                 }
             }
             try {
-                SpeculativeDecoder spec = new SpeculativeDecoder(drafter);
+                dev.blockdraft.spec.Decoding decoding = decodingOptions.resolve(seed);
+                SpeculativeDecoder spec = new SpeculativeDecoder(drafter).with(decoding);
+                boolean greedy = decoding.sampling().isGreedy();
                 // warm-up: one short decode of each kind (kernels, allocator)
                 Generator.generate(target, promptIds.get(0), 8, Sampler.GREEDY, -1);
                 spec.generate(promptIds.get(0), 2 * drafter.config().blockSize(), -1);
@@ -539,7 +544,8 @@ public final class BenchCommand implements Callable<Integer> {
                 double plainS = 0, specS = 0, steps = 0, emitted = 0;
                 for (int[] p : promptIds) {
                     // no stop token: both decode exactly max-new-tokens (spec's budget leaves room for a block)
-                    Generator.Generation g = Generator.generate(target, p, maxNewTokens, Sampler.GREEDY, -1);
+                    Generator.Generation g = Generator.generate(target, p, maxNewTokens,
+                            decoding.sampling().sampler(new SplittableRandom(seed)), -1);
                     SpeculativeDecoder.Output o = spec.generate(p, maxNewTokens, -1);
                     plainTokens += g.tokens().length;
                     plainS += g.seconds();
@@ -548,7 +554,7 @@ public final class BenchCommand implements Callable<Integer> {
                     steps += o.stats().steps();
                     emitted += o.stats().emitted();
                     int n = Math.min(g.tokens().length, o.tokens().length);
-                    for (int j = 0; j < n; j++) {
+                    for (int j = 0; j < n && greedy; j++) { // sampled outputs differ by design
                         mismatches += g.tokens()[j] == o.tokens()[j] ? 0 : 1;
                     }
                     System.err.printf("prompt %d: plain %d tok %.1f tok/s | spec %d tok %.1f tok/s tau %.2f%n", promptIds.indexOf(p),
@@ -562,6 +568,7 @@ public final class BenchCommand implements Callable<Integer> {
                 out.put("tf32_override", "1".equals(System.getenv("TORCH_ALLOW_TF32_CUBLAS_OVERRIDE")));
                 out.put("models", targetDir == null ? Map.of("random", r.asMap()) : Map.of("target", targetDir.toString(), "drafter", drafterDir.toString()));
                 out.put("block_size", drafter.config().blockSize());
+                out.putAll(decoding.asSettings());
                 out.put("prompts", promptIds.size());
                 out.put("max_new_tokens", maxNewTokens);
                 out.put("plain_tokens_per_s", plainTps);

@@ -65,6 +65,12 @@ final class EvalCommand implements Callable<Integer> {
             + " fingerprint differs) anyway")
     boolean force;
 
+    @Option(names = "--seed", defaultValue = "0", description = "random stream of sampled decoding (default: ${DEFAULT-VALUE})")
+    long seed;
+
+    @Mixin
+    DecodingOptions decodingOptions;
+
     @Mixin
     Options.Data data;
 
@@ -90,6 +96,7 @@ final class EvalCommand implements Callable<Integer> {
                     drafterDir.resolve("config.json") + ": mask_token_id " + drafter.config().maskTokenId());
             String name = label != null ? label : drafterDir.getFileName().toString();
             SpeculativeEvaluator evaluator = new SpeculativeEvaluator().withObjective(name)
+                    .withDecoding(decodingOptions.resolve(seed))
                     .withDrafterName(drafterDir.getFileName().toString())
                     .withOfflineTau(Workflows.offlineTau(drafter, target.tokenizer().padId()));
             AcceptanceReport report;

@@ -12,7 +12,7 @@ import picocli.CommandLine.Command;
         description = "Train block-diffusion drafters that speculate left to right, and measure them.",
         subcommands = {TrainTokenizerCommand.class, TrainTargetCommand.class, GenerateCommand.class,
             InfoCommand.class, RegenerateCommand.class, TrainDrafterCommand.class, EvalCommand.class, DemoCommand.class, BenchCommand.class,
-            ParityCommand.class, ExportCommand.class,
+            ParityCommand.class, ExportCommand.class, VerifyExactnessCommand.class,
             CommandLine.HelpCommand.class},
         footer = {"", "Run by bin/blockdraft itself (each takes --help):",
             "  kernel install  Install the \"Java (blockdraft)\" Jupyter kernel.",

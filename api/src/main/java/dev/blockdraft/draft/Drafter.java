@@ -345,7 +345,9 @@ public final class Drafter implements AutoCloseable {
 
     /**
      * The logits (B−1, V) of one block after the context in {@code cache}, the anchor at position
-     * cache.length(), in one parallel step: what {@link #draftBlock} takes the argmax of.
+     * cache.length(), in one parallel step with every slot masked: what {@link #draftBlock} takes
+     * the argmax of (its first pass, with several denoising steps), and the marginals that sampled
+     * drafts and draft trees are built from.
      */
     public NDArray blockLogits(KvCache cache, int anchor, NDManager scope) {
         int b = config.blockSize();

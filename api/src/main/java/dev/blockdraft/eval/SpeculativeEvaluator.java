@@ -10,6 +10,7 @@ import dev.blockdraft.lm.Generator;
 import dev.blockdraft.lm.Sampler;
 import dev.blockdraft.lm.Target;
 import dev.blockdraft.report.ProgressBar;
+import dev.blockdraft.spec.Decoding;
 import dev.blockdraft.spec.SpecStats;
 import dev.blockdraft.spec.SpeculativeDecoder;
 import dev.blockdraft.tokenize.ChatTemplate;
@@ -21,6 +22,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.SplittableRandom;
 import java.util.function.Consumer;
 
 /**
@@ -67,13 +69,14 @@ public final class SpeculativeEvaluator {
     private final boolean interactive;
     private final boolean captureProvenance;
     private final boolean mismatchCheck;
+    private final Decoding decoding;
 
     public SpeculativeEvaluator() {
-        this("", null, null, null, System.out, System.console() != null, true, true);
+        this("", null, null, null, System.out, System.console() != null, true, true, Decoding.greedy());
     }
 
     private SpeculativeEvaluator(String objective, String drafterName, OfflineTau offlineTau, Consumer<Decoded> listener,
-            PrintStream progress, boolean interactive, boolean captureProvenance, boolean mismatchCheck) {
+            PrintStream progress, boolean interactive, boolean captureProvenance, boolean mismatchCheck, Decoding decoding) {
         this.objective = objective;
         this.drafterName = drafterName;
         this.offlineTau = offlineTau;
@@ -82,6 +85,16 @@ public final class SpeculativeEvaluator {
         this.interactive = interactive;
         this.captureProvenance = captureProvenance;
         this.mismatchCheck = mismatchCheck;
+        this.decoding = Objects.requireNonNull(decoding, "decoding");
+    }
+
+    /**
+     * Decodes with other sampling or drafting (default: greedy, one block). At a temperature above 0
+     * the baseline samples too (same warp, its own stream), and outputs are not compared token by token.
+     */
+    public SpeculativeEvaluator withDecoding(Decoding settings) {
+        return new SpeculativeEvaluator(objective, drafterName, offlineTau, listener, progress, interactive,
+                captureProvenance, mismatchCheck, settings);
     }
 
     /**
@@ -92,40 +105,41 @@ public final class SpeculativeEvaluator {
      * report as high offline accuracy with near-zero online acceptance. The report then shows
      * visited τ = forced τ, and the remaining gap to the uniform-anchor offline τ is where
      * verification lands (online decoding anchors at the target's bonus tokens, not at uniformly
-     * chosen positions): a selection effect, not a bug.
+     * chosen positions): a selection effect, not a bug. Greedy decoding with one block only: a
+     * sampled or multi-draft step accepts by other rules than the argmax the forced pass checks.
      */
     public SpeculativeEvaluator withMismatchCheck(boolean on) {
         return new SpeculativeEvaluator(objective, drafterName, offlineTau, listener, progress, interactive,
-                captureProvenance, on);
+                captureProvenance, on, decoding);
     }
 
     /** Labels the report with the drafter's training objective ("uniform", "paper", ...). */
     public SpeculativeEvaluator withObjective(String name) {
         return new SpeculativeEvaluator(Objects.requireNonNull(name, "objective"), drafterName, offlineTau, listener,
-                progress, interactive, captureProvenance, mismatchCheck);
+                progress, interactive, captureProvenance, mismatchCheck, decoding);
     }
 
     /** Labels the drafter (default: its block size and depth). */
     public SpeculativeEvaluator withDrafterName(String name) {
-        return new SpeculativeEvaluator(objective, name, offlineTau, listener, progress, interactive, captureProvenance, mismatchCheck);
+        return new SpeculativeEvaluator(objective, name, offlineTau, listener, progress, interactive, captureProvenance, mismatchCheck, decoding);
     }
 
     /** Computes the offline expected τ per benchmark over the target's greedy outputs; null for none. */
     public SpeculativeEvaluator withOfflineTau(OfflineTau estimator) {
         return new SpeculativeEvaluator(objective, drafterName, estimator, listener, progress, interactive,
-                captureProvenance, mismatchCheck);
+                captureProvenance, mismatchCheck, decoding);
     }
 
     /** Called after every decoded turn, on the evaluating thread. */
     public SpeculativeEvaluator withListener(Consumer<Decoded> onDecoded) {
         return new SpeculativeEvaluator(objective, drafterName, offlineTau, onDecoded, progress, interactive,
-                captureProvenance, mismatchCheck);
+                captureProvenance, mismatchCheck, decoding);
     }
 
     /** Where the progress bar and warnings go; null for silence. */
     public SpeculativeEvaluator withProgress(PrintStream out, boolean redrawInPlace) {
         return new SpeculativeEvaluator(objective, drafterName, offlineTau, listener, out, redrawInPlace,
-                captureProvenance, mismatchCheck);
+                captureProvenance, mismatchCheck, decoding);
     }
 
     /** No progress bar nor warnings. */
@@ -136,7 +150,7 @@ public final class SpeculativeEvaluator {
     /** Whether to record a {@link Provenance} (git commit, data hashes, settings) in the report; on by default. */
     public SpeculativeEvaluator withProvenance(boolean capture) {
         return new SpeculativeEvaluator(objective, drafterName, offlineTau, listener, progress, interactive, capture,
-                mismatchCheck);
+                mismatchCheck, decoding);
     }
 
     /**
@@ -182,7 +196,9 @@ public final class SpeculativeEvaluator {
         int vocab = target.tokenizer().vocabSize();
         int b = drafter.config().blockSize();
         int context = target.config().maxPositionEmbeddings();
-        SpeculativeDecoder decoder = new SpeculativeDecoder(drafter);
+        SpeculativeDecoder decoder = new SpeculativeDecoder(drafter).with(decoding);
+        boolean checkForced = mismatchCheck && decoding.sampling().isGreedy() && decoding.drafts() <= 1
+                && decoding.treeNodes() <= 0;
         int total = prompts.values().stream().mapToInt(List::size).sum();
 
         if (settings.measureBaseline()) {
@@ -223,15 +239,16 @@ public final class SpeculativeEvaluator {
                         stats = stats.plus(out.stats());
                         promptSteps += out.stats().steps();
                         promptEmitted += out.stats().emitted();
-                        if (mismatchCheck) {
+                        if (checkForced) {
                             int[] decoded = Arrays.copyOf(ids, ids.length + out.tokens().length);
                             System.arraycopy(out.tokens(), 0, decoded, ids.length, out.tokens().length);
-                            int[] teacherForced = drafter.acceptedAt(target.model(), decoded, out.anchors(),
+                            int[] anchors = out.steps().stream().mapToInt(SpeculativeDecoder.Step::anchorPosition).toArray();
+                            int[] teacherForced = drafter.acceptedAt(target.model(), decoded, anchors,
                                     target.tokenizer().padId());
-                            for (int s = 0; s < out.anchors().length; s++) {
-                                int online = out.accepted()[s];
+                            for (int s = 0; s < anchors.length; s++) {
+                                int online = out.steps().get(s).accepted();
                                 // the last step may run past the kept tokens: compare what the text holds
-                                int known = Math.min(online, decoded.length - 1 - out.anchors()[s]);
+                                int known = Math.min(online, decoded.length - 1 - anchors[s]);
                                 visited += known + 1;
                                 forced += teacherForced[s] + 1;
                                 forcedMismatches += teacherForced[s] == known ? 0 : 1;
@@ -242,11 +259,12 @@ public final class SpeculativeEvaluator {
                         int[] greedy = out.tokens();
                         int[] plain = null;
                         if (settings.measureBaseline()) {
-                            Generator.Generation g = Generator.generate(target.model(), ids, budget, Sampler.greedy(), eos);
+                            Generator.Generation g = Generator.generate(target.model(), ids, budget,
+                                    decoding.sampling().sampler(new SplittableRandom(decoding.seed())), eos);
                             plain = g.tokens();
                             plainTokens += plain.length;
                             plainSeconds += g.seconds();
-                            if (!Arrays.equals(plain, out.tokens())) {
+                            if (decoding.sampling().isGreedy() && !Arrays.equals(plain, out.tokens())) {
                                 mismatches++;
                                 warn(benchmark.displayName() + " prompt " + prompt.id() + " turn " + (t + 1)
                                         + ": speculative output differs from greedy decoding at token "
@@ -266,7 +284,7 @@ public final class SpeculativeEvaluator {
                         }
                         history.add(new ChatTemplate.Turn(user, answer));
                     }
-                    perPrompt.add(mismatchCheck
+                    perPrompt.add(checkForced
                             ? new AcceptanceReport.PromptResult(prompt.id(), promptSteps, promptEmitted, visited, forced,
                                     forcedMismatches)
                             : new AcceptanceReport.PromptResult(prompt.id(), promptSteps, promptEmitted));
@@ -287,6 +305,7 @@ public final class SpeculativeEvaluator {
         if (captureProvenance) {
             Map<String, String> s = new LinkedHashMap<>(settings.asSettings());
             s.put("objective", objective);
+            s.putAll(decoding.asSettings());
             s.put("block_size", Integer.toString(b));
             s.put("denoising_steps", Integer.toString(drafter.config().denoisingSteps()));
             Map<String, String> parents = new LinkedHashMap<>();

@@ -95,6 +95,68 @@ public final class KvCache implements AutoCloseable {
         length = newLength;
     }
 
+    /**
+     * A new cache of {@code batch} rows, each holding this cache's first row (its {@link #length}
+     * positions): one prefill of a prompt serves a batch of continuations of it.
+     */
+    public KvCache repeated(NDManager parent, int batch, int newCapacity) {
+        if (newCapacity < length) {
+            throw new IllegalArgumentException("capacity " + newCapacity + " cannot hold the " + length + " cached positions");
+        }
+        Shape s = keys[0].getShape(); // (B, G, capacity, D)
+        KvCache out = new KvCache(parent, keys.length, batch, (int) s.get(1), newCapacity, (int) s.get(3), keys[0].getDataType());
+        NDIndex prefix = new NDIndex(":, :, :{}", length);
+        for (int l = 0; l < keys.length; l++) {
+            try (NDManager scope = manager.newSubManager()) {
+                NDArray k = keys[l].get(new NDIndex("0:1, :, :{}", length));
+                NDArray v = values[l].get(new NDIndex("0:1, :, :{}", length));
+                k.attach(scope);
+                v.attach(scope);
+                out.keys[l].set(prefix, k.broadcast(batch, s.get(1), length, s.get(3)));
+                out.values[l].set(prefix, v.broadcast(batch, s.get(1), length, s.get(3)));
+            }
+        }
+        out.length = length;
+        return out;
+    }
+
+    /**
+     * Compacts a verified token tree: of the {@code length − start} positions after {@code start},
+     * keeps those at offsets {@code kept} (increasing; offset i holds the tree node at depth i of the
+     * accepted path, its keys rotated for position start + i) at start, start+1, … and forgets the
+     * rest, as if only the accepted path had been appended.
+     */
+    public void keep(int start, int[] kept) {
+        for (int i = 0; i < kept.length; i++) {
+            if (kept[i] < i || start + kept[i] >= length || (i > 0 && kept[i] <= kept[i - 1])) {
+                throw new IllegalArgumentException("cannot keep offsets " + java.util.Arrays.toString(kept) + " after "
+                        + start + " in a cache of length " + length + ": offsets must increase, each at least its index");
+            }
+        }
+        boolean identity = true;
+        for (int i = 0; i < kept.length; i++) {
+            identity &= kept[i] == i;
+        }
+        if (!identity) {
+            try (NDManager scope = manager.newSubManager()) {
+                long[] idx = new long[kept.length];
+                for (int i = 0; i < kept.length; i++) {
+                    idx[i] = start + kept[i];
+                }
+                NDArray index = scope.create(idx).toDevice(device(), false);
+                NDIndex target = new NDIndex(":, :, {}:{}", start, start + kept.length);
+                for (int l = 0; l < keys.length; l++) {
+                    for (NDArray buffer : new NDArray[] {keys[l], values[l]}) {
+                        Shape s = buffer.getShape(); // (B, G, capacity, D)
+                        NDArray gather = index.reshape(1, 1, kept.length, 1).broadcast(s.get(0), s.get(1), kept.length, s.get(3));
+                        buffer.set(target, buffer.gather(gather, 2)); // the gather copies before the write
+                    }
+                }
+            }
+        }
+        length = start + kept.length;
+    }
+
     @Override
     public void close() {
         manager.close();

@@ -250,6 +250,56 @@ public final class LlamaModel implements AutoCloseable {
             NDArray allowed = causal.logicalAnd(realKey).logicalOr(self); // (B, 1, T, S)
             mask = Ops.additiveMask(allowed, computeType());
         }
+        return layers(ids, cache, captureLayers, logits, positions, mask, causalKernel);
+    }
+
+    /**
+     * Verification of a token tree: node i of {@code ids} (1, N) has parent {@code parents[i]}
+     * (−1 for the root, node 0; a parent precedes its children). Each node attends to the whole
+     * cache and to its ancestors and itself only, at position cache.length() + its depth, so every
+     * root-to-node path computes what it would as a plain sequence. The cache is extended by all N
+     * nodes; {@link KvCache#keep} then compacts it to the accepted path.
+     */
+    public Output forwardTree(NDArray ids, KvCache cache, int[] parents, int[] captureLayers, Logits logits) {
+        NDManager scope = ids.getManager();
+        int n = parents.length;
+        if (ids.getShape().get(0) != 1 || ids.getShape().get(1) != n || parents[0] != -1) {
+            throw new IllegalArgumentException("a tree of " + n + " nodes needs ids (1, " + n + ") and a root at node 0, got "
+                    + ids.getShape());
+        }
+        int offset = cache.length();
+        int s = offset + n;
+        long[] depth = new long[n];
+        long deepest = 0;
+        boolean[] allowed = new boolean[n * s];
+        for (int i = 0; i < n; i++) {
+            if (i > 0 && (parents[i] < 0 || parents[i] >= i)) {
+                throw new IllegalArgumentException("node " + i + " has parent " + parents[i] + "; a parent must precede it");
+            }
+            depth[i] = i == 0 ? 0 : depth[parents[i]] + 1;
+            deepest = Math.max(deepest, depth[i]);
+            java.util.Arrays.fill(allowed, i * s, i * s + offset, true); // the whole cache
+            for (int a = i; a >= 0; a = parents[a]) {
+                allowed[i * s + offset + a] = true; // ancestors and itself
+            }
+        }
+        if (offset + deepest >= config.maxPositionEmbeddings()) {
+            throw new IllegalArgumentException("tree reaches position " + (offset + deepest)
+                    + " beyond the model's context of " + config.maxPositionEmbeddings() + " (max_position_embeddings)");
+        }
+        long[] position = new long[n];
+        for (int i = 0; i < n; i++) {
+            position[i] = offset + depth[i];
+        }
+        NDArray positions = scope.create(position).reshape(1, n); // (1, N)
+        NDArray mask = Ops.additiveMask(scope.create(allowed).reshape(1, 1, n, s), computeType()); // (1, 1, N, S)
+        return layers(ids, cache, captureLayers, logits, positions, mask, null);
+    }
+
+    private Output layers(NDArray ids, KvCache cache, int[] captureLayers, Logits logits, NDArray positions, NDArray mask,
+            FusedOps causalKernel) {
+        NDManager scope = ids.getManager();
+        int t = Math.toIntExact(ids.getShape().get(1));
         Ops.Rotary rotary = Ops.rotary(positions, ropeCos, ropeSin, computeType()); // shared by all layers
         NDArray x = Ops.embed(ids, params.get(EMBED)); // (B, T, C)
         List<NDArray> hidden = new ArrayList<>();

@@ -2,7 +2,6 @@ package dev.blockdraft.lm;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
-import ai.djl.ndarray.types.DataType;
 
 /**
  * Chooses the next token from logits (V,) fp32 on the device. DJL's PyTorch engine has no
@@ -21,33 +20,22 @@ public interface Sampler {
     }
 
     /**
-     * Temperature and nucleus (top-p) sampling. Random draws come from the engine's generator
-     * (seed it with {@code Engine.getInstance().setRandomSeed}).
+     * Temperature and nucleus (top-p) sampling over {@link Sampling#probabilities}, the warp that
+     * speculative sampling uses too. Random draws come from the engine's generator (seed it with
+     * {@code Engine.getInstance().setRandomSeed}); {@link Sampling#sampler} draws from a seeded stream
+     * of its own instead.
      */
     static Sampler temperature(double temperature, double topP) {
         if (!(temperature > 0)) {
             throw new IllegalArgumentException("temperature=" + temperature + " must be > 0 (use greedy for 0)");
         }
-        if (!(topP > 0 && topP <= 1)) {
-            throw new IllegalArgumentException("top-p=" + topP + " must be within (0, 1]");
-        }
+        Sampling warp = new Sampling(temperature, topP, 0);
         return logits -> {
             NDManager m = logits.getManager();
-            NDArray scaled = logits.div(temperature); // (V,)
-            if (topP < 1) {
-                NDArray order = scaled.argSort(0, false); // (V,) descending
-                NDArray sorted = scaled.get(order);
-                NDArray cumulative = sorted.softmax(0).cumSum(0);
-                // keep a token if the mass before it is < p (the top token is always kept)
-                NDArray before = cumulative.sub(sorted.softmax(0));
-                NDArray dropSorted = before.gte(topP);
-                NDArray drop = m.zeros(scaled.getShape(), DataType.BOOLEAN);
-                drop = drop.put(order, dropSorted);
-                scaled = ai.djl.ndarray.NDArrays.where(drop, m.full(scaled.getShape(), Float.NEGATIVE_INFINITY), scaled);
-            }
-            NDArray u = m.randomUniform(1e-10f, 1f, scaled.getShape());
+            NDArray logP = warp.probabilities(logits.reshape(1, -1)).log(); // (1, V), −inf outside the nucleus
+            NDArray u = m.randomUniform(1e-10f, 1f, logP.getShape());
             NDArray gumbel = u.log().neg().log().neg();
-            return (int) scaled.add(gumbel).argMax().getLong();
+            return (int) logP.add(gumbel).argMax().getLong();
         };
     }
 }

@@ -28,6 +28,19 @@ public interface BlockProposer {
         /** B−1 tokens proposed after {@code anchor}, which sits right after the accepted tokens. */
         int[] propose(int anchor, NDManager scope);
 
+        /**
+         * Logits (B−1, V) of each slot after {@code anchor}, from one parallel pass: what sampled
+         * drafts, several candidate blocks and draft trees are built from.
+         */
+        default NDArray slotLogits(int anchor, NDManager scope) {
+            throw new UnsupportedOperationException(getClass().getSimpleName() + " gives no slot distributions");
+        }
+
+        /** Forgets the features of every token from position {@code length} on. */
+        default void truncate(int length) {
+            throw new UnsupportedOperationException(getClass().getSimpleName() + " cannot forget accepted tokens");
+        }
+
         @Override
         void close();
     }
@@ -57,6 +70,16 @@ public interface BlockProposer {
                     @Override
                     public int[] propose(int anchor, NDManager stepScope) {
                         return drafter.draftBlock(cache, anchor, stepScope);
+                    }
+
+                    @Override
+                    public NDArray slotLogits(int anchor, NDManager stepScope) {
+                        return drafter.blockLogits(cache, anchor, stepScope);
+                    }
+
+                    @Override
+                    public void truncate(int length) {
+                        cache.truncate(length);
                     }
 
                     @Override

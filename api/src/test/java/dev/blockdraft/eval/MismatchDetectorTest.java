@@ -62,11 +62,12 @@ class MismatchDetectorTest {
             SpeculativeDecoder.Output out = new SpeculativeDecoder(drafter).generate(prompt, 40, target.tokenizer().eosId());
             int[] text = Arrays.copyOf(prompt, prompt.length + out.tokens().length);
             System.arraycopy(out.tokens(), 0, text, prompt.length, out.tokens().length);
-            int[] same = drafter.acceptedAt(target.model(), text, out.anchors(), target.tokenizer().padId());
-            int[] different = other.acceptedAt(target.model(), text, out.anchors(), target.tokenizer().padId());
+            int[] anchors = out.steps().stream().mapToInt(SpeculativeDecoder.Step::anchorPosition).toArray();
+            int[] same = drafter.acceptedAt(target.model(), text, anchors, target.tokenizer().padId());
+            int[] different = other.acceptedAt(target.model(), text, anchors, target.tokenizer().padId());
             int agree = 0, disagree = 0;
             for (int s = 0; s < same.length; s++) {
-                int known = Math.min(out.accepted()[s], text.length - 1 - out.anchors()[s]);
+                int known = Math.min(out.steps().get(s).accepted(), text.length - 1 - anchors[s]);
                 agree += same[s] == known ? 1 : 0;
                 disagree += different[s] == known ? 0 : 1;
             }
