@@ -4,6 +4,9 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.Map;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Supplier;
 
@@ -69,6 +72,25 @@ public final class PlotlyJs {
     /** Whether an HTML fragment carries the library (as produced by {@link #libraryScript()}). */
     public static boolean carriesLibrary(String html) {
         return html != null && html.contains(LIBRARY_MARKER);
+    }
+
+    /**
+     * The library alone as a MIME bundle: the output a live display puts before itself, so that replacing the
+     * live display never removes plotly.js from the page or the saved notebook, and its updates need not carry it.
+     */
+    public static Map<String, Object> libraryBundle() {
+        return Map.of("text/html", libraryScript());
+    }
+
+    /** {@code bundle} with the library script removed from its HTML (the same map when it carries none). */
+    public static Map<String, Object> withoutLibrary(Map<String, Object> bundle) {
+        Object html = bundle.get("text/html");
+        if (!(html instanceof String) || !carriesLibrary((String) html)) {
+            return bundle;
+        }
+        Map<String, Object> stripped = new LinkedHashMap<>(bundle);
+        stripped.put("text/html", ((String) html).replace(libraryScript(), ""));
+        return Collections.unmodifiableMap(stripped);
     }
 
     /**

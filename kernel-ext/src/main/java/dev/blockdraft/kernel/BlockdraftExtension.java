@@ -17,7 +17,7 @@ import java.util.Map;
  * Teaches a JJava-style kernel (ours or a stock JJava) to show blockdraft values: {@link Displayable}s
  * through their MIME bundle, Tablesaw tables as HTML, {@link Updatable}s as live displays. It also
  * imports what notebooks use. Found through {@code META-INF/services}, like every JJava extension,
- * and uses only jjava-jupyter's public API.
+ * and uses only jjava-jupyter calls whose signatures did not change after 1.0-a6 (see {@link JJavaDisplayIds}).
  */
 public final class BlockdraftExtension implements Extension {
 
@@ -43,7 +43,9 @@ public final class BlockdraftExtension implements Extension {
     public void install(BaseKernel kernel) {
         // A kernel start means the page will be (re)built from the top: inline plotly.js again.
         PlotlyJs.notebookSession().reset();
-        registerRenderers(kernel);
+        JJavaFrontEnd frontEnd = new JJavaFrontEnd(kernel);
+        Notebook.use(frontEnd);
+        registerRenderers(kernel, frontEnd);
         runImports(kernel);
     }
 
@@ -57,15 +59,18 @@ public final class BlockdraftExtension implements Extension {
         return importsSkipped;
     }
 
-    static void registerRenderers(BaseKernel kernel) {
+    static void registerRenderers(BaseKernel kernel, JJavaFrontEnd frontEnd) {
         // Updatable first: the renderer matches the most specific registered type.
         kernel.getRenderer().createRegistration(Updatable.class)
                 .preferring("text/html")
                 .supporting("text/html", "text/plain", Displayable.PLOTLY_MIME)
                 .register((updatable, context) -> {
                     DisplayData output = context.getOutputContainer();
-                    copyBundle(updatable.mimeBundle(), output);
-                    LiveDisplay.subscribe(kernel, updatable, output);
+                    copyBundle(LiveDisplay.firstBundle(updatable, frontEnd::show), output);
+                    if (!output.hasDisplayId()) {
+                        JJavaDisplayIds.set(output, Notebook.newDisplayId());
+                    }
+                    LiveDisplay.subscribe(updatable, output.getDisplayId(), frontEnd::update);
                 });
         kernel.getRenderer().createRegistration(Displayable.class)
                 .preferring("text/html")
@@ -74,10 +79,11 @@ public final class BlockdraftExtension implements Extension {
         kernel.getRenderer().createRegistration(Table.class)
                 .preferring("text/html")
                 .supporting("text/html", "text/plain")
-                .register((table, context) -> {
-                    context.getOutputContainer().putHTML(HtmlTables.toHtml(table));
-                    context.getOutputContainer().putText(table.print());
-                });
+                .register((table, context) -> copyBundle(tableBundle(table), context.getOutputContainer()));
+    }
+
+    static Map<String, Object> tableBundle(Table table) {
+        return Map.of("text/html", HtmlTables.toHtml(table), "text/plain", table.print());
     }
 
     static void copyBundle(Map<String, Object> bundle, DisplayData output) {
@@ -88,8 +94,9 @@ public final class BlockdraftExtension implements Extension {
         List<String> skipped = new ArrayList<>();
         for (String statement : NOTEBOOK_IMPORTS) {
             try {
-                kernel.evalRaw(statement);
-            } catch (RuntimeException missingPackage) {
+                // eval(String): the one evaluation call with the same signature in every jjava-jupyter from 1.0-a6 on
+                kernel.eval(statement);
+            } catch (Exception missingPackage) {
                 skipped.add(statement);
             }
         }
