@@ -1,7 +1,7 @@
 package dev.blockdraft.kernel;
 
 import dev.blockdraft.report.Displayable;
-import dev.blockdraft.report.HtmlTables;
+import dev.blockdraft.report.TableView;
 import dev.blockdraft.report.PlotlyJs;
 import dev.blockdraft.report.Updatable;
 import org.dflib.jjava.jupyter.Extension;
@@ -79,11 +79,7 @@ public final class BlockdraftExtension implements Extension {
         kernel.getRenderer().createRegistration(Table.class)
                 .preferring("text/html")
                 .supporting("text/html", "text/plain")
-                .register((table, context) -> copyBundle(tableBundle(table), context.getOutputContainer()));
-    }
-
-    static Map<String, Object> tableBundle(Table table) {
-        return Map.of("text/html", HtmlTables.toHtml(table), "text/plain", table.print());
+                .register((table, context) -> copyBundle(TableView.of(table).mimeBundle(), context.getOutputContainer()));
     }
 
     static void copyBundle(Map<String, Object> bundle, DisplayData output) {

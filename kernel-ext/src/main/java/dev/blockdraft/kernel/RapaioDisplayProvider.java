@@ -1,6 +1,7 @@
 package dev.blockdraft.kernel;
 
 import dev.blockdraft.report.Displayable;
+import dev.blockdraft.report.TableView;
 import dev.blockdraft.report.Updatable;
 import org.rapaio.jupyter.kernel.display.DisplayData;
 import org.rapaio.jupyter.kernel.display.DisplayRenderer;
@@ -45,7 +46,7 @@ public final class RapaioDisplayProvider implements DisplayProvider {
             return new Bundle(((Displayable) value).mimeBundle(), null);
         }
         if (value instanceof Table) {
-            return new Bundle(BlockdraftExtension.tableBundle((Table) value), null);
+            return new Bundle(TableView.of((Table) value).mimeBundle(), null);
         }
         return null;
     }
@@ -69,7 +70,12 @@ public final class RapaioDisplayProvider implements DisplayProvider {
 
         @Override
         public DisplayData render(String mime, Object value) {
-            return renderOrNull(value);
+            // rapaio renders on its shell thread and has no answer for a renderer that throws: the kernel dies.
+            try {
+                return renderOrNull(value);
+            } catch (RuntimeException | LinkageError e) {
+                return new Bundle(Map.of("text/plain", value + "\n(blockdraft could not render this value: " + e + ")"), null);
+            }
         }
     }
 
