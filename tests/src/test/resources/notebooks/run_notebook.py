@@ -19,7 +19,7 @@ from nbclient import NotebookClient
 def main(source, target, kernel_name, working_dir=None, timeout="180"):
     notebook = nbformat.read(source, as_version=4)
     resources = {"metadata": {"path": working_dir}} if working_dir else {}
-    client = NotebookClient(notebook, kernel_name=kernel_name, timeout=int(timeout), startup_timeout=120,
+    client = NotebookClient(notebook, kernel_name=kernel_name, timeout=int(timeout), startup_timeout=300,
                             allow_errors=False, resources=resources)
     updates = []
     apply_update = client._update_display_id
