@@ -8,7 +8,6 @@ import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.function.Supplier;
 
 /**
  * The vendored plotly.js bundle, and the bookkeeping that inlines it only once per page.
@@ -32,7 +31,6 @@ public final class PlotlyJs {
     public static final String LIBRARY_MARKER = "data-blockdraft-plotly=\"" + VERSION + "\"";
 
     private static final PlotlyJs NOTEBOOK_SESSION = new PlotlyJs();
-    private static final ThreadLocal<Boolean> FORCE_INLINE = ThreadLocal.withInitial(() -> false);
     private static volatile String source;
 
     private final AtomicBoolean libraryHandedOut = new AtomicBoolean();
@@ -94,29 +92,10 @@ public final class PlotlyJs {
     }
 
     /**
-     * Runs {@code render} with every session inlining the library, whatever it handed out before.
-     * Used when a display that carried the library is replaced: the replacement must carry it too,
-     * or the saved notebook loses it.
-     */
-    public static <T> T inliningAlways(Supplier<T> render) {
-        boolean previous = FORCE_INLINE.get();
-        FORCE_INLINE.set(true);
-        try {
-            return render.get();
-        } finally {
-            FORCE_INLINE.set(previous);
-        }
-    }
-
-    /**
-     * The library script the first time this session is asked (or inside {@link #inliningAlways}),
-     * the empty string afterwards: figures wait for {@code window.Plotly} themselves.
+     * The library script the first time this session is asked, the empty string afterwards: figures wait for
+     * {@code window.Plotly} themselves.
      */
     public String libraryOnce() {
-        if (FORCE_INLINE.get()) {
-            libraryHandedOut.set(true);
-            return libraryScript();
-        }
         return libraryHandedOut.compareAndSet(false, true) ? libraryScript() : "";
     }
 
