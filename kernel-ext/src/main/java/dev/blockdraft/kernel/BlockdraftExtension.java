@@ -43,10 +43,16 @@ public final class BlockdraftExtension implements Extension {
     public void install(BaseKernel kernel) {
         // A kernel start means the page will be (re)built from the top: inline plotly.js again.
         PlotlyJs.notebookSession().reset();
-        JJavaFrontEnd frontEnd = new JJavaFrontEnd(kernel);
-        Notebook.use(frontEnd);
-        registerRenderers(kernel, frontEnd);
+        attach(kernel);
         runImports(kernel);
+    }
+
+    /** Registers blockdraft's renderers with {@code kernel} and makes it {@link Notebook}'s front end. */
+    static JJavaFrontEnd attach(BaseKernel kernel) {
+        JJavaFrontEnd frontEnd = new JJavaFrontEnd(kernel);
+        registerRenderers(kernel, frontEnd);
+        Notebook.use(frontEnd);
+        return frontEnd;
     }
 
     @Override

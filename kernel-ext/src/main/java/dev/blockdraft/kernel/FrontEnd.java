@@ -20,4 +20,7 @@ interface FrontEnd {
 
     /** Replaces the output shown under {@code displayId} with {@code bundle}. */
     void update(String displayId, Map<String, Object> bundle);
+
+    /** The kernel, in a few words. */
+    String describe();
 }

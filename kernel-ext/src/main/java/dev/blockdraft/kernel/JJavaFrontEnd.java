@@ -17,6 +17,37 @@ final class JJavaFrontEnd implements FrontEnd {
         this.kernel = kernel;
     }
 
+    /**
+     * Installs blockdraft's renderers into the jjava-jupyter kernel running this JVM, if one can be found, and
+     * returns its front end. For JJava versions that do not load extensions from {@code JJAVA_CLASSPATH}.
+     */
+    static FrontEnd attachToRunningKernel() {
+        BaseKernel kernel = runningKernel();
+        return kernel == null ? null : BlockdraftExtension.attach(kernel);
+    }
+
+    /** {@code BaseKernel.notebookKernel()} (1.0-a6, a7) or {@code JJava.getKernelInstance()} (later), by name. */
+    private static BaseKernel runningKernel() {
+        Object kernel = callStatic(BaseKernel.class.getName(), "notebookKernel");
+        if (kernel == null) {
+            kernel = callStatic("org.dflib.jjava.JJava", "getKernelInstance");
+        }
+        return kernel instanceof BaseKernel ? (BaseKernel) kernel : null;
+    }
+
+    private static Object callStatic(String className, String method) {
+        try {
+            return Class.forName(className, true, JJavaFrontEnd.class.getClassLoader()).getMethod(method).invoke(null);
+        } catch (ReflectiveOperationException | LinkageError | RuntimeException notThisVersion) {
+            return null; // absent in this version, or no kernel running
+        }
+    }
+
+    @Override
+    public String describe() {
+        return kernel.getClass().getSimpleName() + " (jjava-jupyter)";
+    }
+
     @Override
     public String display(Object value) {
         DisplayData data = kernel.getRenderer().render(value);

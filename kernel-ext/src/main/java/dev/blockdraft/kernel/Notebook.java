@@ -25,6 +25,15 @@ public final class Notebook {
         frontEnd().updateDisplay(displayId, value);
     }
 
+    /**
+     * Connects blockdraft's displays to the running kernel now and says which one: what a notebook's first cell
+     * calls so that values shown as cell results render as tables and figures in kernels that load no
+     * extensions from their classpath (JJava after 1.0-a7). A no-op where the adapter is already installed.
+     */
+    public static String connect() {
+        return "blockdraft displays connected to " + frontEnd().describe();
+    }
+
     /** Called by a kernel adapter when it is installed into a kernel. */
     static void use(FrontEnd kernel) {
         frontEnd = kernel;
@@ -35,15 +44,37 @@ public final class Notebook {
         if (current != null) {
             return current;
         }
-        // rapaio creates its display providers lazily (at the first rendered value): look for it directly.
-        if (RapaioFrontEnd.kernelRunning()) {
-            current = new RapaioFrontEnd();
-            frontEnd = current;
-            return current;
+        synchronized (Notebook.class) {
+            if (frontEnd != null) {
+                return frontEnd;
+            }
+            // Kernels that did not install our adapter: a JJava that loads no extensions from JJAVA_CLASSPATH, and
+            // rapaio, which creates display providers at its first rendered value. Each adapter class is touched
+            // only when its kernel's classes exist, so that nothing links against a missing API.
+            if (present("org.dflib.jjava.jupyter.kernel.BaseKernel")) {
+                FrontEnd attached = JJavaFrontEnd.attachToRunningKernel();
+                if (attached != null) {
+                    frontEnd = attached;
+                    return attached;
+                }
+            }
+            if (present("org.rapaio.jupyter.kernel.MainApp")) {
+                frontEnd = new RapaioFrontEnd();
+                return frontEnd;
+            }
         }
         throw new IllegalStateException("Notebook.display needs a notebook kernel with blockdraft's display adapter:"
                 + " blockdraft's kernel (bin/blockdraft kernel install), JJava or rapaio-jupyter-kernel with"
                 + " kernel-ext/target/blockdraft-kernel-ext-*.jar on the kernel's classpath");
+    }
+
+    private static boolean present(String className) {
+        try {
+            Class.forName(className, false, Notebook.class.getClassLoader());
+            return true;
+        } catch (ClassNotFoundException | LinkageError absent) {
+            return false;
+        }
     }
 
     static String newDisplayId() {

@@ -9,16 +9,9 @@ import java.util.Map;
 /** rapaio-jupyter-kernel: its single kernel is {@code MainApp.kernel}, rendering goes through {@code Global}. */
 final class RapaioFrontEnd implements FrontEnd {
 
-    private static final String MAIN_CLASS = "org.rapaio.jupyter.kernel.MainApp";
-
-    /** Whether this JVM runs rapaio-jupyter-kernel (without linking any of its classes otherwise). */
-    static boolean kernelRunning() {
-        try {
-            Class.forName(MAIN_CLASS, false, RapaioFrontEnd.class.getClassLoader());
-            return true;
-        } catch (ClassNotFoundException | LinkageError notRapaio) {
-            return false;
-        }
+    @Override
+    public String describe() {
+        return "rapaio-jupyter-kernel";
     }
 
     @Override
