@@ -55,22 +55,6 @@ final class Jupyter {
         KernelInstaller.install(KernelInstaller.plan(Optional.of(prefix), kernelName, classpath, Map.of()));
     }
 
-    /** Installs a kernelspec by hand: {@code argv} ({@code {connection_file}} included) and environment. */
-    void installKernelSpec(String displayName, List<String> argv, Map<String, String> env) throws IOException {
-        JsonObject spec = new JsonObject();
-        JsonArray args = new JsonArray();
-        argv.forEach(args::add);
-        spec.add("argv", args);
-        spec.addProperty("display_name", displayName);
-        spec.addProperty("language", "java");
-        spec.addProperty("interrupt_mode", "message");
-        JsonObject environment = new JsonObject();
-        env.forEach(environment::addProperty);
-        spec.add("env", environment);
-        Path dir = Files.createDirectories(prefix.resolve("share/jupyter/kernels").resolve(kernelName));
-        Files.writeString(dir.resolve("kernel.json"), spec.toString());
-    }
-
     /** Copies a test resource into the work folder. */
     Path resource(String name) throws IOException {
         Path file = work.resolve(Path.of(name).getFileName().toString());
