@@ -4,6 +4,7 @@ import ai.djl.engine.Engine;
 import dev.blockdraft.data.Corpus;
 import dev.blockdraft.data.CorpusRecord;
 import dev.blockdraft.data.DataFolder;
+import dev.blockdraft.data.ProjectHome;
 import dev.blockdraft.data.Decontamination;
 import dev.blockdraft.draft.Drafter;
 import dev.blockdraft.eval.OfflineTau;
@@ -28,13 +29,13 @@ public final class Workflows {
 
     /** Where regenerated data for a target goes by default: {@code runs/regenerated/<target folder name>}. */
     public static Path defaultRegeneratedFolder(Path targetFolder) {
-        return Path.of(System.getProperty("blockdraft.home", ".")).resolve("runs/regenerated")
+        return ProjectHome.resolve().resolve("runs/regenerated")
                 .resolve(targetFolder.toAbsolutePath().normalize().getFileName().toString());
     }
 
-    /** Where the embedded default target lives: {@code datasets/targets/default} under the project home. */
+    /** Where the embedded default target lives: {@code datasets/targets/default} under the {@link ProjectHome}. */
     public static Path defaultTargetFolder() {
-        return Path.of(System.getProperty("blockdraft.home", ".")).resolve("datasets/targets/default");
+        return ProjectHome.resolve().resolve(ProjectHome.DEFAULT_TARGET);
     }
 
     /**

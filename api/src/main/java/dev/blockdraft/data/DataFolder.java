@@ -29,11 +29,11 @@ public record DataFolder(Path root) {
      * Finds the data folder, first match wins: the explicit folder ({@code --data DIR}), then
      * {@code $BLOCKDRAFT_DATA}, then {@code <home>/../shared/datasets}, {@code <home>/datasets}, and,
      * when home is a Maven module inside a parent project, the same two relative to the parent.
-     * Home is the system property {@code blockdraft.home}, else the current directory.
+     * Home is {@link ProjectHome#resolve()}: the system property {@code blockdraft.home}, else the current
+     * directory or the checkout the code runs from.
      */
     public static DataFolder resolve(Path explicitOrNull) {
-        String home = System.getProperty(HOME_PROPERTY);
-        return resolve(explicitOrNull, System::getenv, Path.of(home != null ? home : ""));
+        return resolve(explicitOrNull, System::getenv, ProjectHome.resolve());
     }
 
     /** {@link #resolve(Path)} with the environment and project home given, for tests. */

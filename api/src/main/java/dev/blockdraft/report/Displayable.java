@@ -7,8 +7,10 @@ import java.util.Map;
  * without depending on any kernel.
  *
  * <p>The bundle maps MIME types to content: {@code text/plain} and {@code text/html} map to
- * strings, {@code application/vnd.plotly.v1+json} maps to a JSON object (a {@code Map} or a Gson
- * {@code JsonObject}), never to a string. A kernel extension only adapts this map.
+ * strings, {@code application/vnd.plotly.v1+json} maps to a JSON object given as a plain {@code Map} of
+ * {@code Map}/{@code List}/{@code String}/{@code Number}/{@code Boolean} values (see {@link PlainJson}), never to a
+ * string nor to a Gson type: kernels encode bundles with their own, usually relocated, JSON library. A kernel
+ * extension only adapts this map.
  */
 public interface Displayable {
 

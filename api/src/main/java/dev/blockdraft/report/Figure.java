@@ -207,7 +207,15 @@ public final class Figure implements Displayable {
         return names;
     }
 
-    /** {@code {"data": [...], "layout": {...}}}, a fresh copy the caller may modify. */
+    /**
+     * {@code {"data": [...], "layout": {...}}} as plain, unmodifiable maps and lists (see {@link PlainJson}): what
+     * goes into the MIME bundle, so any kernel's JSON encoder writes the figure as Plotly expects.
+     */
+    public Map<String, Object> plotlyJson() {
+        return PlainJson.of(toJson());
+    }
+
+    /** {@code {"data": [...], "layout": {...}}} as a Gson tree, a fresh copy the caller may modify. */
     public JsonObject toJson() {
         JsonObject json = new JsonObject();
         JsonArray data = new JsonArray();
@@ -257,7 +265,7 @@ public final class Figure implements Displayable {
     public Map<String, Object> mimeBundle() {
         String divId = "blockdraft-figure-" + UUID.randomUUID();
         Map<String, Object> bundle = new LinkedHashMap<>();
-        bundle.put(PLOTLY_MIME, toJson());
+        bundle.put(PLOTLY_MIME, plotlyJson());
         bundle.put("text/html", PlotlyJs.notebookSession().libraryOnce() + toHtml(divId, false));
         bundle.put("text/plain", toString());
         return Collections.unmodifiableMap(bundle);

@@ -4,8 +4,10 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.Map;
 import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.function.Supplier;
 
 /**
  * The vendored plotly.js bundle, and the bookkeeping that inlines it only once per page.
@@ -29,7 +31,6 @@ public final class PlotlyJs {
     public static final String LIBRARY_MARKER = "data-blockdraft-plotly=\"" + VERSION + "\"";
 
     private static final PlotlyJs NOTEBOOK_SESSION = new PlotlyJs();
-    private static final ThreadLocal<Boolean> FORCE_INLINE = ThreadLocal.withInitial(() -> false);
     private static volatile String source;
 
     private final AtomicBoolean libraryHandedOut = new AtomicBoolean();
@@ -72,29 +73,29 @@ public final class PlotlyJs {
     }
 
     /**
-     * Runs {@code render} with every session inlining the library, whatever it handed out before.
-     * Used when a display that carried the library is replaced: the replacement must carry it too,
-     * or the saved notebook loses it.
+     * The library alone as a MIME bundle: the output a live display puts before itself, so that replacing the
+     * live display never removes plotly.js from the page or the saved notebook, and its updates need not carry it.
      */
-    public static <T> T inliningAlways(Supplier<T> render) {
-        boolean previous = FORCE_INLINE.get();
-        FORCE_INLINE.set(true);
-        try {
-            return render.get();
-        } finally {
-            FORCE_INLINE.set(previous);
+    public static Map<String, Object> libraryBundle() {
+        return Map.of("text/html", libraryScript());
+    }
+
+    /** {@code bundle} with the library script removed from its HTML (the same map when it carries none). */
+    public static Map<String, Object> withoutLibrary(Map<String, Object> bundle) {
+        Object html = bundle.get("text/html");
+        if (!(html instanceof String) || !carriesLibrary((String) html)) {
+            return bundle;
         }
+        Map<String, Object> stripped = new LinkedHashMap<>(bundle);
+        stripped.put("text/html", ((String) html).replace(libraryScript(), ""));
+        return Collections.unmodifiableMap(stripped);
     }
 
     /**
-     * The library script the first time this session is asked (or inside {@link #inliningAlways}),
-     * the empty string afterwards: figures wait for {@code window.Plotly} themselves.
+     * The library script the first time this session is asked, the empty string afterwards: figures wait for
+     * {@code window.Plotly} themselves.
      */
     public String libraryOnce() {
-        if (FORCE_INLINE.get()) {
-            libraryHandedOut.set(true);
-            return libraryScript();
-        }
         return libraryHandedOut.compareAndSet(false, true) ? libraryScript() : "";
     }
 

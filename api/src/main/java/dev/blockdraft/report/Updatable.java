@@ -10,4 +10,13 @@ public interface Updatable extends Displayable {
     void addChangeListener(Runnable listener);
 
     void removeChangeListener(Runnable listener);
+
+    /**
+     * Whether the value has stopped changing (a training run that finished). A front end sends the state it sees
+     * after the change that finished it at once, rather than after its usual delay, so the last update reaches the
+     * notebook before the cell ends.
+     */
+    default boolean finished() {
+        return false;
+    }
 }

@@ -1,6 +1,5 @@
 package dev.blockdraft.train;
 
-import com.google.gson.JsonObject;
 import dev.blockdraft.report.Displayable;
 import dev.blockdraft.report.Figure;
 import dev.blockdraft.report.PlotlyJs;
@@ -30,8 +29,7 @@ public final class TrainingRunDisplay {
         html.append("</div>");
         bundle.put("text/html", html.toString());
         // The loss figure is the run's primary plot for front ends that render Plotly JSON themselves.
-        JsonObject primary = figures.get(0).toJson();
-        bundle.put(Displayable.PLOTLY_MIME, primary);
+        bundle.put(Displayable.PLOTLY_MIME, figures.get(0).plotlyJson());
         bundle.put("text/plain", run.toString());
         return bundle;
     }

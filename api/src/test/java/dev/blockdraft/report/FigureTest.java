@@ -72,8 +72,15 @@ class FigureTest {
     void mimeBundleHasPlotlyJsonObjectHtmlAndSummary() {
         Map<String, Object> bundle = figure.mimeBundle();
         Object plotly = bundle.get(Displayable.PLOTLY_MIME);
-        assertInstanceOf(JsonObject.class, plotly, "plotly MIME data must be a JSON object, not a string");
-        assertTrue(((JsonObject) plotly).has("data") && ((JsonObject) plotly).has("layout"));
+        // A plain map, not a string nor a Gson tree: kernels write bundles with their own JSON library.
+        assertInstanceOf(Map.class, plotly, "plotly MIME data must be a plain JSON object");
+        Map<?, ?> json = (Map<?, ?>) plotly;
+        assertEquals(java.util.Set.of("data", "layout"), json.keySet());
+        Map<?, ?> firstTrace = (Map<?, ?>) ((java.util.List<?>) json.get("data")).get(0);
+        assertEquals("train", firstTrace.get("name"));
+        assertInstanceOf(java.util.List.class, firstTrace.get("y"));
+        assertEquals(figure.toJson().getAsJsonArray("data").get(0).getAsJsonObject().getAsJsonArray("y").get(0).getAsDouble(),
+                ((Number) ((java.util.List<?>) firstTrace.get("y")).get(0)).doubleValue());
         assertEquals("Figure \"Training <loss>\" [train: 3 points, eval: 2 points]", bundle.get("text/plain"));
         String html = (String) bundle.get("text/html");
         assertTrue(html.contains("class=\"blockdraft-figure\""));

@@ -34,8 +34,21 @@ class PlotlyJsTest {
             }
         }
         assertEquals(1, carrying);
-        String forced = PlotlyJs.inliningAlways(() -> (String) figure.mimeBundle().get("text/html"));
-        assertTrue(PlotlyJs.carriesLibrary(forced), "a replaced display that carried the library must keep it");
+    }
+
+    @Test
+    void aBundleWithoutTheLibraryKeepsItsFigureAndTheLibraryGetsABundleOfItsOwn() {
+        PlotlyJs.notebookSession().reset();
+        Figure figure = Figure.lines("t", "x", "y").withLine("a", new double[] {1, 2});
+        java.util.Map<String, Object> first = figure.mimeBundle();
+        java.util.Map<String, Object> stripped = PlotlyJs.withoutLibrary(first);
+        String html = (String) stripped.get("text/html");
+        assertFalse(PlotlyJs.carriesLibrary(html));
+        assertTrue(html.contains("Plotly.newPlot"));
+        assertEquals(((String) first.get("text/html")).length() - PlotlyJs.libraryScript().length(), html.length());
+        assertEquals(first.get(Displayable.PLOTLY_MIME), stripped.get(Displayable.PLOTLY_MIME));
+        assertSame(stripped, PlotlyJs.withoutLibrary(stripped), "nothing to strip: the same bundle");
+        assertTrue(PlotlyJs.carriesLibrary((String) PlotlyJs.libraryBundle().get("text/html")));
     }
 
     @Test

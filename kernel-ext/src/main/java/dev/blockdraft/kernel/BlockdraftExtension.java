@@ -1,7 +1,7 @@
 package dev.blockdraft.kernel;
 
 import dev.blockdraft.report.Displayable;
-import dev.blockdraft.report.HtmlTables;
+import dev.blockdraft.report.TableView;
 import dev.blockdraft.report.PlotlyJs;
 import dev.blockdraft.report.Updatable;
 import org.dflib.jjava.jupyter.Extension;
@@ -17,7 +17,7 @@ import java.util.Map;
  * Teaches a JJava-style kernel (ours or a stock JJava) to show blockdraft values: {@link Displayable}s
  * through their MIME bundle, Tablesaw tables as HTML, {@link Updatable}s as live displays. It also
  * imports what notebooks use. Found through {@code META-INF/services}, like every JJava extension,
- * and uses only jjava-jupyter's public API.
+ * and uses only jjava-jupyter calls whose signatures did not change after 1.0-a6 (see {@link JJavaDisplayIds}).
  */
 public final class BlockdraftExtension implements Extension {
 
@@ -43,8 +43,16 @@ public final class BlockdraftExtension implements Extension {
     public void install(BaseKernel kernel) {
         // A kernel start means the page will be (re)built from the top: inline plotly.js again.
         PlotlyJs.notebookSession().reset();
-        registerRenderers(kernel);
+        attach(kernel);
         runImports(kernel);
+    }
+
+    /** Registers blockdraft's renderers with {@code kernel} and makes it {@link Notebook}'s front end. */
+    static JJavaFrontEnd attach(BaseKernel kernel) {
+        JJavaFrontEnd frontEnd = new JJavaFrontEnd(kernel);
+        registerRenderers(kernel, frontEnd);
+        Notebook.use(frontEnd);
+        return frontEnd;
     }
 
     @Override
@@ -57,15 +65,18 @@ public final class BlockdraftExtension implements Extension {
         return importsSkipped;
     }
 
-    static void registerRenderers(BaseKernel kernel) {
+    static void registerRenderers(BaseKernel kernel, JJavaFrontEnd frontEnd) {
         // Updatable first: the renderer matches the most specific registered type.
         kernel.getRenderer().createRegistration(Updatable.class)
                 .preferring("text/html")
                 .supporting("text/html", "text/plain", Displayable.PLOTLY_MIME)
                 .register((updatable, context) -> {
                     DisplayData output = context.getOutputContainer();
-                    copyBundle(updatable.mimeBundle(), output);
-                    LiveDisplay.subscribe(kernel, updatable, output);
+                    copyBundle(LiveDisplay.firstBundle(updatable, frontEnd::show), output);
+                    if (!output.hasDisplayId()) {
+                        JJavaDisplayIds.set(output, Notebook.newDisplayId());
+                    }
+                    LiveDisplay.subscribe(updatable, output.getDisplayId(), frontEnd::update);
                 });
         kernel.getRenderer().createRegistration(Displayable.class)
                 .preferring("text/html")
@@ -74,10 +85,7 @@ public final class BlockdraftExtension implements Extension {
         kernel.getRenderer().createRegistration(Table.class)
                 .preferring("text/html")
                 .supporting("text/html", "text/plain")
-                .register((table, context) -> {
-                    context.getOutputContainer().putHTML(HtmlTables.toHtml(table));
-                    context.getOutputContainer().putText(table.print());
-                });
+                .register((table, context) -> copyBundle(TableView.of(table).mimeBundle(), context.getOutputContainer()));
     }
 
     static void copyBundle(Map<String, Object> bundle, DisplayData output) {
@@ -88,8 +96,9 @@ public final class BlockdraftExtension implements Extension {
         List<String> skipped = new ArrayList<>();
         for (String statement : NOTEBOOK_IMPORTS) {
             try {
-                kernel.evalRaw(statement);
-            } catch (RuntimeException missingPackage) {
+                // eval(String): the one evaluation call with the same signature in every jjava-jupyter from 1.0-a6 on
+                kernel.eval(statement);
+            } catch (Exception missingPackage) {
                 skipped.add(statement);
             }
         }

@@ -2,23 +2,25 @@ package dev.blockdraft.kernel;
 
 import dev.blockdraft.report.PlotlyJs;
 import dev.blockdraft.report.Updatable;
-import org.dflib.jjava.jupyter.kernel.BaseKernel;
-import org.dflib.jjava.jupyter.kernel.display.DisplayData;
 
 import java.util.List;
 import java.util.Map;
-import java.util.UUID;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
 import java.util.function.LongSupplier;
 
 /**
- * One display of an {@link Updatable}: listens for changes and sends {@code update_display_data}
- * for its display id, at most {@link #MIN_INTERVAL_NANOS twice a second}. Changes in between are
- * coalesced into a trailing update that shows the latest state, so the last change is always shown.
+ * One display of an {@link Updatable}: listens for changes and sends {@code update_display_data} for its display
+ * id, at most {@link #MIN_INTERVAL_NANOS twice a second}. Changes in between are coalesced into a trailing update
+ * that shows the latest state; the change that {@link Updatable#finished() finishes} the value is sent at once,
+ * on the thread that made it, so the final state reaches the notebook before the cell's reply in any kernel.
+ *
+ * <p>Updates never carry plotly.js: the first display puts the library in an output of its own
+ * ({@link #firstBundle}), which no update replaces.
  */
 final class LiveDisplay implements Runnable {
 
@@ -32,11 +34,10 @@ final class LiveDisplay implements Runnable {
     });
 
     private final Updatable target;
-    private final String displayId;
-    private final boolean carriesLibrary;
     private final Publisher publisher;
     private final LongSupplier nanoClock;
 
+    private String displayId;
     private long lastPublishNanos;
     private ScheduledFuture<?> trailing;
     private boolean dirty;
@@ -47,46 +48,60 @@ final class LiveDisplay implements Runnable {
         void update(String displayId, Map<String, Object> bundle);
     }
 
-    LiveDisplay(Updatable target, String displayId, boolean carriesLibrary, Publisher publisher, LongSupplier nanoClock) {
+    /** A display of {@code target} under {@code displayId} (null: not known yet, see {@link #retarget}). */
+    LiveDisplay(Updatable target, String displayId, Publisher publisher, LongSupplier nanoClock) {
         this.target = target;
         this.displayId = displayId;
-        this.carriesLibrary = carriesLibrary;
         this.publisher = publisher;
         this.nanoClock = nanoClock;
         this.lastPublishNanos = nanoClock.getAsLong();
     }
 
-    /** Gives {@code output} a display id and keeps it up to date with {@code target}'s changes. */
-    static LiveDisplay subscribe(BaseKernel kernel, Updatable target, DisplayData output) {
-        String displayId = output.hasDisplayId() ? output.getDisplayId() : "blockdraft-" + UUID.randomUUID();
-        output.setDisplayId(displayId);
-        Object html = output.getData(org.dflib.jjava.jupyter.kernel.display.mime.MIMEType.TEXT_HTML);
-        boolean carriesLibrary = html instanceof String && PlotlyJs.carriesLibrary((String) html);
-        LiveDisplay live = new LiveDisplay(target, displayId, carriesLibrary, (id, bundle) -> {
-            DisplayData update = new DisplayData();
-            BlockdraftExtension.copyBundle(bundle, update);
-            kernel.getIO().display.updateDisplay(id, update);
-        }, System::nanoTime);
-        target.addChangeListener(live);
+    /**
+     * The bundle a live display starts with: {@code target}'s, without plotly.js. When the bundle carried the
+     * library (the first figure of the notebook session), {@code showLibrary} gets it as a bundle of its own,
+     * to be shown just before the live display.
+     */
+    static Map<String, Object> firstBundle(Updatable target, Consumer<Map<String, Object>> showLibrary) {
+        Map<String, Object> bundle = target.mimeBundle();
+        Object html = bundle.get("text/html");
+        if (html instanceof String && PlotlyJs.carriesLibrary((String) html)) {
+            showLibrary.accept(PlotlyJs.libraryBundle());
+        }
+        return PlotlyJs.withoutLibrary(bundle);
+    }
+
+    /** Keeps the output under {@code displayId} up to date with {@code target}'s changes. */
+    static LiveDisplay subscribe(Updatable target, String displayId, Publisher publisher) {
+        LiveDisplay live = new LiveDisplay(target, displayId, publisher, System::nanoTime);
         ACTIVE.add(live);
+        target.addChangeListener(live);
         return live;
     }
 
-    /** Sends every pending trailing update now; the kernel calls it before a cell's reply. */
+    /** Sends every pending trailing update now; blockdraft's kernel calls it before a cell's reply. */
     static void flushAll() {
         ACTIVE.forEach(LiveDisplay::flush);
     }
 
     static void unsubscribeAll() {
-        for (LiveDisplay live : ACTIVE) {
-            live.target.removeChangeListener(live);
-        }
-        ACTIVE.clear();
+        ACTIVE.forEach(LiveDisplay::unsubscribe);
     }
 
-    /** Change listener: publish now if the last update is old enough, else schedule a trailing one. */
+    /** The display id became known or changed (a kernel that assigns ids after rendering). */
+    synchronized void retarget(String newDisplayId) {
+        displayId = newDisplayId;
+    }
+
+    /** Change listener: publish now if the last update is old enough or the value finished, else schedule. */
     @Override
     public synchronized void run() {
+        if (target.finished()) {
+            dirty = true;
+            flush();
+            unsubscribe();
+            return;
+        }
         long sinceLast = nanoClock.getAsLong() - lastPublishNanos;
         if (sinceLast >= MIN_INTERVAL_NANOS && trailing == null) {
             publish();
@@ -116,20 +131,26 @@ final class LiveDisplay implements Runnable {
 
     private void publish() {
         trailing = null;
+        if (displayId == null) {
+            dirty = true; // sent once the kernel has named the display
+            return;
+        }
         dirty = false;
         lastPublishNanos = nanoClock.getAsLong();
-        // The display being replaced may be the one that carried plotly.js into the page; its
-        // replacement must carry it too, or a saved notebook renders no figure at all.
-        Map<String, Object> bundle = carriesLibrary ? PlotlyJs.inliningAlways(target::mimeBundle) : target.mimeBundle();
-        publisher.update(displayId, bundle);
+        publisher.update(displayId, PlotlyJs.withoutLibrary(target.mimeBundle()));
         updatesSent++;
+    }
+
+    private void unsubscribe() {
+        target.removeChangeListener(this);
+        ACTIVE.remove(this);
     }
 
     synchronized int updatesSent() {
         return updatesSent;
     }
 
-    String displayId() {
+    synchronized String displayId() {
         return displayId;
     }
 
