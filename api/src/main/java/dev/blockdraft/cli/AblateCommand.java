@@ -19,7 +19,7 @@ import picocli.CommandLine.Parameters;
         description = "Run an ablation grid (targets × objectives × block sizes × steps × seeds), one folder per cell;"
                 + " rerunning skips finished cells and resumes interrupted ones. --shard i/n runs every n-th cell"
                 + " (one process per GPU or machine); --report merges every shard's cells into report.{csv,json,html}"
-                + " and per_prompt.jsonl with 95% intervals and paired tests against the grid's baseline.")
+                + " and per_prompt.jsonl with 95%% intervals and paired tests against the grid's baseline.")
 final class AblateCommand implements Callable<Integer> {
     @Parameters(index = "0", paramLabel = "GRID.json", description = "the grid file (see benchmarks/grids/demo.json)")
     Path gridFile;
@@ -27,12 +27,16 @@ final class AblateCommand implements Callable<Integer> {
     @Option(names = "--out", paramLabel = "DIR", description = "output folder (default: the grid file's \"out\", else runs/grids/<name>)")
     Path out;
 
-    @Option(names = "--shard", paramLabel = "i/n", converter = ShardConverter.class,
+    // parsed in call(), so that a bad value is one line naming the flag (as every input error), not a usage dump
+    @Option(names = "--shard", paramLabel = "i/n",
             description = "run only the cells whose index in name order is i modulo n (default: all)")
-    Shard shard;
+    String shard;
 
     @Option(names = "--report", description = "run nothing: read every finished cell (of all shards) and write the report")
     boolean reportOnly;
+
+    @Option(names = "--prepare", description = "run nothing: only make the regenerated data every cell needs (before shards start on several machines)")
+    boolean prepare;
 
     @Option(names = "--list", description = "run nothing: print this shard's cells and their state")
     boolean list;
@@ -45,13 +49,18 @@ final class AblateCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
+        Shard chosen = shard != null ? Shard.parse(shard) : Shard.ALL;
         Grid grid = GridFile.read(gridFile, device, out);
-        Shard chosen = shard != null ? shard : Shard.ALL;
         if (list) {
             for (Cell c : grid.cells(chosen)) {
                 System.out.println(c.name() + "  " + GridRunner.status(grid.cellFolder(c), c).name().toLowerCase(java.util.Locale.ROOT)
                         + "  " + c.experiment().settingsHash().substring(0, 12));
             }
+            return 0;
+        }
+        if (prepare) {
+            new GridRunner(data.resolve(), System.out, List.of(), null).prepare(grid)
+                    .forEach(f -> System.out.println("regenerated data: " + f));
             return 0;
         }
         if (!reportOnly) {
@@ -76,16 +85,5 @@ final class AblateCommand implements Callable<Integer> {
         System.out.print(report);
         System.out.println("report: " + html + " (and report.csv, report.json, per_prompt.jsonl)");
         return 0;
-    }
-
-    static final class ShardConverter implements picocli.CommandLine.ITypeConverter<Shard> {
-        @Override
-        public Shard convert(String value) {
-            try {
-                return Shard.parse(value);
-            } catch (IllegalArgumentException e) {
-                throw new picocli.CommandLine.TypeConversionException(e.getMessage());
-            }
-        }
     }
 }

@@ -176,6 +176,24 @@ public final class GridRunner {
         return new Summary(List.copyOf(skipped), List.copyOf(computed));
     }
 
+    /**
+     * Makes (or checks) the regenerated data of every (target, recipe) of the grid and trains
+     * nothing: run it once before starting shards on several machines, whose file locks may not
+     * see each other on a shared file system.
+     */
+    public List<Path> prepare(Grid grid) {
+        Map<String, Experiment> byData = new LinkedHashMap<>();
+        grid.cells().forEach(c -> byData.putIfAbsent(c.experiment().dataHash(), c.experiment()));
+        List<Path> folders = new ArrayList<>();
+        for (Experiment e : byData.values()) {
+            try (Target target = Target.load(e.target().folder(), Devices.parse(e.device()))) {
+                regenerated(grid, target, e);
+                folders.add(regeneratedFolder(grid, e));
+            }
+        }
+        return folders;
+    }
+
     /** {@code <out>/regenerated/<target>-<first 12 hex of the data hash>}. */
     public static Path regeneratedFolder(Grid grid, Experiment e) {
         return grid.out().resolve("regenerated").resolve(Cell.safe(e.target().name()) + "-" + e.dataHash().substring(0, 12));
