@@ -77,7 +77,7 @@ final class AblateCommand implements Callable<Integer> {
         }
         if (!reportOnly && !report.missing().isEmpty()) {
             System.out.printf("%d of %d cells finished; after every shard has run: bin/blockdraft ablate %s --report%n",
-                    report.cells().size(), grid.cells().size(), gridFile);
+                    report.cells().size(), grid.cells().size(), gridFile + (out != null ? " --out " + out : ""));
             return 0;
         }
         Path html = report.writeTo(grid.out());

@@ -34,7 +34,7 @@ import tech.tablesaw.api.Table;
  * measured. Built from the cells' {@code acceptance.json} files, so the cells of every shard are
  * merged by reading one output folder.
  */
-public final class GridReport {
+public final class GridReport implements dev.blockdraft.report.Displayable {
     public static final String FORMAT = "blockdraft-grid-report/1";
 
     /** One row of the table; NaN where a statistic does not apply (the baseline's change). */
@@ -340,6 +340,15 @@ public final class GridReport {
             html = html.figure(f);
         }
         return html.writeTo(folder.resolve("report.html"));
+    }
+
+    /** In a notebook: the table (figures via {@link #figures()}). */
+    @Override
+    public Map<String, Object> mimeBundle() {
+        Map<String, Object> bundle = new LinkedHashMap<>();
+        bundle.put("text/html", dev.blockdraft.report.TableView.of(table()).toHtml());
+        bundle.put("text/plain", toString());
+        return bundle;
     }
 
     /** An aligned text table: τ [low, high], Δ% [low, high], p. */

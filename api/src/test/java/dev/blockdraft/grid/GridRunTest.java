@@ -164,6 +164,7 @@ class GridRunTest {
         assertTrue(Files.readString(grid.out().resolve("report.json")).contains("\"relative_change_ci\""));
         String printed = report.toString();
         assertTrue(printed.contains("paper") && printed.contains("["), printed);
+        assertTrue(((String) report.mimeBundle().get("text/html")).contains("Δ% vs uniform"));
 
         // the same folder under other settings is refused, naming the differing setting
         Grid changed = GridFile.read(TinyGrid.gridFile(dir, "kill-changed", target, dir.resolve("out-kill"),
