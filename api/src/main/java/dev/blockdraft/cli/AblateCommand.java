@@ -83,7 +83,7 @@ final class AblateCommand implements Callable<Integer> {
         Path html = report.writeTo(grid.out());
         System.out.println();
         System.out.print(report);
-        System.out.println("report: " + html + " (and report.csv, report.json, per_prompt.jsonl)");
+        System.out.println("report: " + html + " (and report.csv, report.json, per_prompt.jsonl, per_benchmark.jsonl)");
         return 0;
     }
 }

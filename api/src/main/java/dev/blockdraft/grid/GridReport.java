@@ -325,13 +325,49 @@ public final class GridReport implements dev.blockdraft.report.Displayable {
         return out.toString();
     }
 
-    /** Writes report.csv, report.json, report.html and per_prompt.jsonl into {@code folder}; returns the HTML file. */
+    /** One JSON line per cell × benchmark: τ, the accepted-length histogram and per-slot acceptance. */
+    public String perBenchmarkJsonl() {
+        StringBuilder out = new StringBuilder();
+        for (CellResult c : cells) {
+            for (AcceptanceReport.BenchmarkResult b : c.report().results()) {
+                JsonObject j = new JsonObject();
+                j.addProperty("cell", c.cell().name());
+                j.addProperty("target", c.cell().target());
+                j.addProperty("objective", c.cell().objective());
+                j.addProperty("seed", c.cell().seed());
+                j.addProperty("block_size", c.cell().blockSize());
+                j.addProperty("train_steps", c.cell().steps());
+                j.addProperty("benchmark", b.benchmark().cliName());
+                j.add("tau", number(b.tau()));
+                j.addProperty("steps", b.stats().steps());
+                j.addProperty("emitted", b.stats().emitted());
+                JsonArray histogram = new JsonArray();
+                for (long n : b.stats().acceptedHistogram()) {
+                    histogram.add(n);
+                }
+                j.add("accepted_histogram", histogram);
+                JsonArray slots = new JsonArray();
+                for (double rate : b.slotAcceptance()) {
+                    slots.add(number(rate));
+                }
+                j.add("slot_acceptance", slots);
+                out.append(COMPACT.toJson(j)).append('\n');
+            }
+        }
+        return out.toString();
+    }
+
+    /**
+     * Writes report.csv, report.json, report.html, per_prompt.jsonl and per_benchmark.jsonl into
+     * {@code folder}; returns the HTML file.
+     */
     public Path writeTo(Path folder) {
         StringWriter csv = new StringWriter();
         table().write().csv(csv);
         AtomicFiles.writeString(folder.resolve("report.csv"), csv.toString());
         AtomicFiles.writeString(folder.resolve("report.json"), JsonFiles.GSON.toJson(toJson()) + "\n");
         AtomicFiles.writeString(folder.resolve("per_prompt.jsonl"), perPromptJsonl());
+        AtomicFiles.writeString(folder.resolve("per_benchmark.jsonl"), perBenchmarkJsonl());
         HtmlReport html = HtmlReport.titled("blockdraft ablation: " + grid.name()).text(METHOD)
                 .text(cells.size() + " of " + grid.cells().size() + " cells finished"
                         + (missing.isEmpty() ? "." : "; missing: " + String.join(", ", missing)))

@@ -69,6 +69,18 @@ class GridFileTest {
     }
 
     @Test
+    void theShippedDemoGridIsValid() throws Exception {
+        Path demo = Path.of("../benchmarks/grids/demo.json");
+        Path embedded = Path.of("../datasets/targets/default").toAbsolutePath().normalize();
+        Path copy = dir.resolve("demo.json");
+        Files.writeString(copy, Files.readString(demo).replace("[\"default\"]", "[" + TinyGrid.quote(embedded) + "]"));
+        Grid g = GridFile.read(copy, null, dir.resolve("demo-out"));
+        assertEquals(4, g.cells().size(), "2 objectives × 2 seeds");
+        assertEquals(List.of("uniform", "paper"), g.objectives());
+        assertEquals("uniform", g.baseline());
+    }
+
+    @Test
     void shardsPartitionTheGridForEveryCount() {
         Grid g = read("part", "\"block_sizes\": [4, 6, 8], \"seeds\": [1, 2, 3]");
         assertEquals(18, g.cells().size());

@@ -162,6 +162,10 @@ class GridRunTest {
         assertEquals(4 * 2 * 2, lines.size(), "cells × benchmarks × prompts");
         assertTrue(lines.get(0).contains("\"tau\"") && lines.get(0).contains("\"emitted\""), lines.get(0));
         assertTrue(Files.readString(grid.out().resolve("report.json")).contains("\"relative_change_ci\""));
+        List<String> perBenchmark = Files.readAllLines(grid.out().resolve("per_benchmark.jsonl"));
+        assertEquals(4 * 2, perBenchmark.size(), "cells × benchmarks");
+        assertTrue(perBenchmark.get(0).contains("\"accepted_histogram\":[") && perBenchmark.get(0).contains("\"slot_acceptance\":["),
+                perBenchmark.get(0));
         String printed = report.toString();
         assertTrue(printed.contains("paper") && printed.contains("["), printed);
         assertTrue(((String) report.mimeBundle().get("text/html")).contains("Δ% vs uniform"));
