@@ -11,7 +11,7 @@ import picocli.CommandLine.Command;
 @Command(name = "blockdraft", mixinStandardHelpOptions = true, version = "blockdraft 0.1.0",
         description = "Train block-diffusion drafters that speculate left to right, and measure them.",
         subcommands = {TrainTokenizerCommand.class, TrainTargetCommand.class, GenerateCommand.class,
-            InfoCommand.class, RegenerateCommand.class, TrainDrafterCommand.class, EvalCommand.class, DemoCommand.class, BenchCommand.class,
+            InfoCommand.class, RegenerateCommand.class, TrainDrafterCommand.class, EvalCommand.class, DemoCommand.class, BenchCommand.class, AblateCommand.class,
             ParityCommand.class, ExportCommand.class, VerifyExactnessCommand.class,
             CommandLine.HelpCommand.class},
         footer = {"", "Run by bin/blockdraft itself (each takes --help):",

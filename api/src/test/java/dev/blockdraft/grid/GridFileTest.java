@@ -1,0 +1,144 @@
+package dev.blockdraft.grid;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.blockdraft.io.BadInputException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** Grid files: axes to cells, settings hashes, shards, and one-line errors naming the file and key. */
+class GridFileTest {
+    @TempDir
+    static Path dir;
+    static Path target;
+
+    @BeforeAll
+    static void setUp() {
+        target = TinyGrid.target(dir);
+    }
+
+    Grid read(String name, String extra) {
+        return GridFile.read(TinyGrid.gridFile(dir, name, target, dir.resolve("out-" + name), extra), null, null);
+    }
+
+    @Test
+    void axesMultiplyIntoNamedCells() {
+        Grid g = read("axes", "\"block_sizes\": [4, 6], \"layers\": 1");
+        assertEquals(2 * 2 * 2, g.cells().size());
+        assertTrue(g.cells().stream().anyMatch(c -> c.name().equals("tiny-paper-B6-steps6-seed2")),
+                g.cells().stream().map(Cell::name).toList().toString());
+        Cell c = g.cells().get(0);
+        assertEquals(8, c.experiment().recipe().conversations());
+        assertEquals(6, c.steps());
+        assertEquals(c.seed(), c.experiment().training().optimizer().seed(), "the cell's seed is the training seed");
+    }
+
+    @Test
+    void settingsHashIsStableAndNamesWhatChanged() {
+        Cell a = read("h1", null).cells().get(0);
+        Cell again = read("h2", null).cells().get(0);
+        assertEquals(a.name(), again.name());
+        assertEquals(a.experiment().settingsHash(), again.experiment().settingsHash(), "same settings, same hash");
+        assertEquals(64, a.experiment().settingsHash().length());
+        Cell other = read("h3", "\"precision\": \"fp16\"").cells().get(0);
+        assertNotEquals(a.experiment().settingsHash(), other.experiment().settingsHash());
+        assertEquals(List.of("precision fp32 ≠ fp16"), other.experiment().differences(a.experiment().settings()));
+        // the device index does not enter the hash, its kind does
+        Experiment e = a.experiment();
+        Experiment gpu1 = new Experiment(e.target(), e.recipe(), e.blockSize(), e.layers(), e.featureLayers(), e.objective(),
+                e.training(), e.precision(), "gpu:1", e.eval());
+        Experiment gpu0 = new Experiment(e.target(), e.recipe(), e.blockSize(), e.layers(), e.featureLayers(), e.objective(),
+                e.training(), e.precision(), "gpu:0", e.eval());
+        assertEquals(gpu0.settingsHash(), gpu1.settingsHash());
+        assertNotEquals(e.settingsHash(), gpu0.settingsHash());
+        Experiment paper = new Experiment(e.target(), e.recipe(), e.blockSize(), e.layers(), e.featureLayers(),
+                "paper:alpha-chain=0.5", e.training(), e.precision(), e.device(), e.eval());
+        Experiment paperDefault = new Experiment(e.target(), e.recipe(), e.blockSize(), e.layers(), e.featureLayers(),
+                "paper", e.training(), e.precision(), e.device(), e.eval());
+        assertEquals(paperDefault.settingsHash(), paper.settingsHash(), "the objective enters resolved");
+    }
+
+    @Test
+    void theShippedDemoGridIsValid() throws Exception {
+        Path demo = Path.of("../benchmarks/grids/demo.json");
+        Path embedded = Path.of("../datasets/targets/default").toAbsolutePath().normalize();
+        Path copy = dir.resolve("demo.json");
+        Files.writeString(copy, Files.readString(demo).replace("[\"default\"]", "[" + TinyGrid.quote(embedded) + "]"));
+        Grid g = GridFile.read(copy, null, dir.resolve("demo-out"));
+        assertEquals(4, g.cells().size(), "2 objectives × 2 seeds");
+        assertEquals(List.of("uniform", "paper"), g.objectives());
+        assertEquals("uniform", g.baseline());
+    }
+
+    @Test
+    void shardsPartitionTheGridForEveryCount() {
+        Grid g = read("part", "\"block_sizes\": [4, 6, 8], \"seeds\": [1, 2, 3]");
+        assertEquals(18, g.cells().size());
+        for (int n = 1; n <= 7; n++) {
+            Set<String> union = new HashSet<>();
+            int total = 0;
+            for (int i = 0; i < n; i++) {
+                List<Cell> mine = g.cells(new Shard(i, n));
+                total += mine.size();
+                mine.forEach(c -> union.add(c.name()));
+                assertEquals(mine, g.cells(Shard.parse(i + "/" + n)), "deterministic");
+            }
+            assertEquals(18, total, "no overlap at n=" + n);
+            assertEquals(18, union.size(), "whole grid at n=" + n);
+        }
+    }
+
+    @Test
+    void badShardSpecsNameTheFlagAndValue() {
+        for (String bad : List.of("2/2", "-1/2", "a/b", "1", "0/0", "")) {
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> Shard.parse(bad));
+            assertTrue(e.getMessage().startsWith("--shard " + bad + ":"), e.getMessage());
+        }
+    }
+
+    @Test
+    void unknownKeysAndBadValuesNameTheFileAndKey() throws Exception {
+        assertError("unknown key \"seed\"", "{\"objectives\": [\"uniform\"], \"seed\": [1]}");
+        assertError("unknown key \"training.stepz\"", "{\"objectives\": [\"uniform\"], \"training\": {\"stepz\": 3}}");
+        assertError("unknown key \"objectives[1].spec\"",
+                "{\"objectives\": [\"uniform\", {\"name\": \"p\", \"spec\": \"paper\"}]}");
+        assertError("\"objectives\": missing", "{\"seeds\": [1]}");
+        assertError("\"objectives[1]\": \"papr\": unknown objective 'papr'", "{\"objectives\": [\"uniform\", \"papr\"]}");
+        assertError("\"baseline\": \"dflash\" is none of the objectives",
+                "{\"objectives\": [\"uniform\", \"paper\"], \"baseline\": \"dflash\"}");
+        assertError("\"seeds[]\": expected an integer, found \"one\"", "{\"objectives\": [\"uniform\"], \"seeds\": [\"one\"]}");
+        assertError("\"steps\": lists 5 twice", "{\"objectives\": [\"uniform\"], \"steps\": [5, 5]}");
+        assertError("\"eval.benchmarks\": unknown benchmark \"gsm9k\"",
+                "{\"objectives\": [\"uniform\"], \"eval\": {\"benchmarks\": [\"gsm9k\"]}}");
+        assertError("\"device\": \"tpu\"", "{\"objectives\": [\"uniform\"], \"device\": \"tpu\"}");
+        assertError("\"targets\": \"nowhere\": no target at", "{\"objectives\": [\"uniform\"], \"targets\": [\"nowhere\"]}");
+        assertError("not valid JSON", "{\"objectives\": [");
+        assertError("objective name \"uniform\" appears twice", "{\"objectives\": [\"uniform\", \"uniform\"]}");
+        Path missing = dir.resolve("missing.json");
+        BadInputException e = assertThrows(BadInputException.class, () -> GridFile.read(missing, null, null));
+        assertEquals(missing + ": grid file not found", e.getMessage());
+    }
+
+    private void assertError(String expected, String json) throws Exception {
+        Path file = dir.resolve("bad-" + Integer.toHexString(json.hashCode()) + ".json");
+        Files.writeString(file, "{\"targets\": [" + TinyGrid.quote(target) + "], " + json.substring(1));
+        BadInputException e = assertThrows(BadInputException.class, () -> GridFile.read(file, null, null));
+        assertTrue(e.getMessage().startsWith(file + ": "), e.getMessage());
+        assertTrue(e.getMessage().contains(expected), e.getMessage());
+        assertTrue(!e.getMessage().contains("\n"), "one line: " + e.getMessage());
+    }
+
+    static List<String> names(Grid g) {
+        return new ArrayList<>(g.cells().stream().map(Cell::name).toList());
+    }
+}
