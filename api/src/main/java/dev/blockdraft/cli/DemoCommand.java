@@ -148,14 +148,24 @@ final class DemoCommand implements Callable<Integer> {
 
     private static Drafter trainOrLoad(Target target, DrafterConfig dc, DraftTrainConfig tc,
             dev.blockdraft.train.Precision precision, String objective, RegeneratedData rd, Path dir) {
-        if (Files.exists(dir.resolve("config.json")) && !Files.exists(dir.resolve(dev.blockdraft.train.TrainerState.OPTIMIZER_FILE))) {
-            System.out.println("reusing trained drafter " + dir);
+        Drafter drafter = Drafter.initialize(dc, target.model(), tc.optimizer().seed());
+        DrafterTrainer trainer = new DrafterTrainer(tc, Objectives.parse(objective),
+                List.of(new ConsoleProgress("drafter " + objective))).withPrecision(precision).named(objective);
+        if (trainer.finishedIn(dir, drafter, rd)) {
+            System.out.println("reusing " + dir + ": trained with these settings");
+            drafter.close();
             return dev.blockdraft.draft.DrafterCheckpoint.load(dir, target.model());
         }
-        Drafter drafter = Drafter.initialize(dc, target.model(), tc.optimizer().seed());
-        TrainingRun run = new DrafterTrainer(tc, Objectives.parse(objective), List.of(new ConsoleProgress("drafter " + objective)))
-                .withPrecision(precision).named(objective)
-                .train(drafter, rd, target.tokenizer().padId(), dir, null);
+        if (dev.blockdraft.train.TrainerState.read(dir) != null) {
+            // the demo's own folder, trained with other settings (e.g. another --steps): train anew
+            System.out.println("retraining " + dir + ": it was trained with other settings");
+            try {
+                dev.blockdraft.io.AtomicFiles.deleteRecursively(dir);
+            } catch (java.io.IOException e) {
+                throw dev.blockdraft.io.BadInputException.of(dir, "cannot clear the old drafter: " + e.getMessage(), e);
+            }
+        }
+        TrainingRun run = trainer.train(drafter, rd, target.tokenizer().padId(), dir, null);
         System.out.printf("drafter %s: held-out τ %.3f (expected %.3f)%n", objective, run.lastEval("tau"), run.lastEval("expected_tau"));
         return drafter;
     }

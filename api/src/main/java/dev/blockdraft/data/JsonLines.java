@@ -6,7 +6,6 @@ import com.google.gson.JsonObject;
 import com.google.gson.JsonParseException;
 import com.google.gson.JsonParser;
 import com.google.gson.JsonPrimitive;
-import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
@@ -108,9 +107,9 @@ final class JsonLines {
 
     /** Streams the file's records mapped by {@code parse}; close the stream to close the file. */
     static <T> Stream<T> stream(Path file, Function<Line, T> parse) {
-        BufferedReader reader;
+        StrictUtf8Lines reader;
         try {
-            reader = Files.newBufferedReader(file, StandardCharsets.UTF_8);
+            reader = new StrictUtf8Lines(file);
         } catch (NoSuchFileException e) {
             throw new DataException(file + ": file not found");
         } catch (IOException e) {
@@ -122,13 +121,13 @@ final class JsonLines {
 
             private String advance() {
                 try {
-                    String line = reader.readLine();
+                    String line = reader.readLine(lineNumber + 1);
                     if (line != null) {
                         lineNumber++;
                     }
                     return line;
                 } catch (IOException e) {
-                    throw new UncheckedIOException(file + ":" + (lineNumber + 1) + ": read failed", e);
+                    throw new DataException(file + ":" + (lineNumber + 1) + ": cannot read (" + e.getMessage() + ")", e);
                 }
             }
 
@@ -156,6 +155,52 @@ final class JsonLines {
                         throw new UncheckedIOException(e);
                     }
                 });
+    }
+
+    /**
+     * Lines of a file decoded one at a time with a strict UTF-8 decoder, so that bytes which are
+     * not UTF-8 are reported at the line that holds them (a {@code BufferedReader} decodes ahead in
+     * 8 kB chunks and replaces or reports them at an earlier line).
+     */
+    private static final class StrictUtf8Lines implements java.io.Closeable {
+        private final Path file;
+        private final java.io.InputStream in;
+        private final java.nio.charset.CharsetDecoder decoder = StandardCharsets.UTF_8.newDecoder()
+                .onMalformedInput(java.nio.charset.CodingErrorAction.REPORT)
+                .onUnmappableCharacter(java.nio.charset.CodingErrorAction.REPORT);
+        private byte[] buffer = new byte[1 << 12];
+
+        StrictUtf8Lines(Path file) throws IOException {
+            this.file = file;
+            this.in = new java.io.BufferedInputStream(Files.newInputStream(file), 1 << 16);
+        }
+
+        /** The next line without its terminator (\n or \r\n), or null at the end. */
+        String readLine(int number) throws IOException {
+            int n = 0, b;
+            while ((b = in.read()) >= 0 && b != '\n') {
+                if (n == buffer.length) {
+                    buffer = java.util.Arrays.copyOf(buffer, n * 2);
+                }
+                buffer[n++] = (byte) b;
+            }
+            if (b < 0 && n == 0) {
+                return null;
+            }
+            if (n > 0 && buffer[n - 1] == '\r') {
+                n--;
+            }
+            try {
+                return decoder.decode(java.nio.ByteBuffer.wrap(buffer, 0, n)).toString();
+            } catch (java.nio.charset.CharacterCodingException e) {
+                throw new DataException(file + ":" + number + ": not valid UTF-8 text; save the file as UTF-8");
+            }
+        }
+
+        @Override
+        public void close() throws IOException {
+            in.close();
+        }
     }
 
     private static JsonObject parseObject(Path file, int number, String text) {

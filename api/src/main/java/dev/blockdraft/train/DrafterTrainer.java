@@ -79,12 +79,7 @@ public final class DrafterTrainer {
         settings.put("parameters", "" + drafter.parameters().parameterCount());
         settings.put("precision", precision.toString());
         TrainingRun run = new TrainingRun(runName, settings);
-        Map<String, String> runSettings = TrainerState.runSettings(opt, Map.of("objective", objective.toString(),
-                "drafter", drafter.config().toString(), "precision", precision.toString(),
-                "half_precision_target", "" + halfPrecisionTarget,
-                "blocks_per_sequence", "" + config.blocksPerSequence(),
-                "train_sequences", "" + data.train().size(),
-                "target_embedding_sha256", dev.blockdraft.lm.TargetFingerprint.of(drafter.target()).embeddingSha256()));
+        Map<String, String> runSettings = runSettings(drafter, data);
         BlockSampler sampler = new BlockSampler(drafter.config().blockSize(), config.blocksPerSequence(),
                 drafter.config().trainableLength(opt.seqLen()),
                 drafter.config().maskTokenId(), padId);
@@ -144,6 +139,26 @@ public final class DrafterTrainer {
         run.finish();
         listeners.forEach(l -> l.onFinish(run));
         return run;
+    }
+
+    /**
+     * The settings that define a run of this trainer on {@code drafter} and {@code data}, as its
+     * checkpoints record them (a resume or a reuse under other settings is refused).
+     */
+    public Map<String, String> runSettings(Drafter drafter, RegeneratedData data) {
+        return TrainerState.runSettings(config.optimizer(), Map.of("objective", objective.toString(),
+                "drafter", drafter.config().toString(), "precision", precision.toString(),
+                "half_precision_target", "" + halfPrecisionTarget,
+                "blocks_per_sequence", "" + config.blocksPerSequence(),
+                "train_sequences", "" + data.train().size(),
+                "target_embedding_sha256", dev.blockdraft.lm.TargetFingerprint.of(drafter.target()).embeddingSha256()));
+    }
+
+    /** Whether {@code outDir} holds a finished run of exactly these settings and steps (so its drafter can be reused). */
+    public boolean finishedIn(Path outDir, Drafter drafter, RegeneratedData data) {
+        TrainerState state = TrainerState.read(outDir);
+        return state != null && state.finished(outDir) && state.step() == config.optimizer().steps()
+                && runSettings(drafter, data).equals(state.run());
     }
 
     private int resume(Drafter drafter, DrafterStep stepper, TrainingRun run, Path outDir, Map<String, String> runSettings) {
