@@ -189,8 +189,8 @@ class ProjectNotebooksTest {
         JsonObject notebook = executed("interventions");
         JsonArray weights = assertPlotlyFigure(result(notebook, "weights")).getAsJsonArray("data");
         assertEquals(6, weights.size());
-        double[] exponential = ys(weights, "exponential (DFlash, γ = 7)");
-        assertEquals(Math.exp(-6 / 7.0), exponential[6], 1e-9);
+        double[] exponential = ys(weights, "exponential (DFlash, γ = 4 at B = 8)");
+        assertEquals(Math.exp(-6 / 4.0), exponential[6], 1e-9);
         assertArrayEquals(new double[] {1, 0.8, 0.48, 0.24, 0.096, 0.0336, 0.01008},
                 ys(weights, "reach probability (â = 0.8, 0.6, …)"), 1e-6);
         for (JsonElement trace : weights) {
@@ -213,7 +213,9 @@ class ProjectNotebooksTest {
             }
         }
 
-        assertPlotlyFigure(result(notebook, "learned"));
+        double[] learned = ys(assertPlotlyFigure(result(notebook, "learned")).getAsJsonArray("data").get(0).getAsJsonObject());
+        assertEquals(7, learned.length);
+        assertEquals(1.0, learned[0], 1e-12, "verification always reaches slot 1");
         JsonArray firstError = assertPlotlyFigure(result(notebook, "first-error")).getAsJsonArray("data");
         assertEquals(List.of("uniform", "paper"), names(firstError));
         for (JsonElement trace : firstError) {
