@@ -78,6 +78,9 @@ final class DemoCommand implements Callable<Integer> {
     Options.Training training;
 
     @Mixin
+    Options.Output output;
+
+    @Mixin
     Options.Data data;
 
     @Mixin
@@ -93,7 +96,9 @@ final class DemoCommand implements Callable<Integer> {
                     + "datasets/targets/default; train one with bin/blockdraft train-target --size small)");
         }
         ai.djl.Device device = hardware.resolve();
-        try (Target target = Target.load(targetFolder, device)) {
+        // the demo's folder is blockdraft's own: someone's folder (or a data folder) at --out is refused, not written into
+        try (dev.blockdraft.io.OutputFolder claimed = output.claim(out, "demo", "--out", data.protectedFolders());
+                Target target = Target.load(targetFolder, device)) {
             System.out.println("target: " + target);
             Path regenDir = out.resolve("regenerated");
             RegenerationRecipe recipe = RegenerationRecipe.defaultsFor(device);

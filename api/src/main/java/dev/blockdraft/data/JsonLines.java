@@ -117,6 +117,7 @@ final class JsonLines {
         }
         Iterator<T> iterator = new Iterator<>() {
             private int lineNumber;
+            private DataException unreadable; // a line that cannot be decoded fails when it is reached, not before
             private String next = advance();
 
             private String advance() {
@@ -126,6 +127,10 @@ final class JsonLines {
                         lineNumber++;
                     }
                     return line;
+                } catch (DataException e) {
+                    lineNumber++;
+                    unreadable = e;
+                    return "";
                 } catch (IOException e) {
                     throw new DataException(file + ":" + (lineNumber + 1) + ": cannot read (" + e.getMessage() + ")", e);
                 }
@@ -140,6 +145,9 @@ final class JsonLines {
             public T next() {
                 if (next == null) {
                     throw new NoSuchElementException();
+                }
+                if (unreadable != null) {
+                    throw unreadable;
                 }
                 String text = next;
                 int number = lineNumber;

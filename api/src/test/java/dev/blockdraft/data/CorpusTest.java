@@ -53,6 +53,22 @@ class CorpusTest {
     }
 
     @Test
+    void bytesThatAreNotUtf8AreReportedAtTheirLine() throws IOException {
+        // 400 long valid lines first, so that a reader decoding ahead in chunks would fail at an earlier line
+        StringBuilder good = new StringBuilder();
+        for (int i = 0; i < 400; i++) {
+            good.append("{\"id\":\"").append(i).append("\",\"text\":\"").append("é".repeat(20)).append("\"}\n");
+        }
+        byte[] head = good.toString().getBytes(java.nio.charset.StandardCharsets.UTF_8);
+        byte[] bad = "{\"id\":\"x\",\"text\":\"caf\u00e9\"}\n".getBytes(java.nio.charset.StandardCharsets.ISO_8859_1);
+        Path file = temp.resolve("latin1.jsonl");
+        Files.write(file, java.nio.ByteBuffer.allocate(head.length + bad.length).put(head).put(bad).array());
+        DataException error = assertThrows(DataException.class, () -> Corpus.read(file, -1));
+        assertEquals(file + ":401: not valid UTF-8 text; save the file as UTF-8", error.getMessage());
+        assertEquals(400, Corpus.read(file, 400).size(), "the lines before it read as usual");
+    }
+
+    @Test
     void malformedJsonIsAnError() throws IOException {
         String message = errorFor("{\"id\":\"a\",\"text\":\"x\"}\n{\"id\": \"b\", \"text\": \n");
         assertEquals(":2: malformed JSON", message.substring(0, ":2: malformed JSON".length()), message);
