@@ -48,6 +48,14 @@ public final class Bootstrap {
                 stats[kept++] = (double) num / den;
             }
         }
+        return percentiles(stats, kept, level);
+    }
+
+    /**
+     * The central {@code level} interval of the first {@code kept} resampled statistics (percentile
+     * bootstrap); {NaN, NaN} when none was kept.
+     */
+    public static double[] percentiles(double[] stats, int kept, double level) {
         if (kept == 0) {
             return new double[] {Double.NaN, Double.NaN};
         }
@@ -58,7 +66,7 @@ public final class Bootstrap {
     }
 
     /** Linear interpolation between order statistics (type 7, as numpy's default). */
-    static double quantile(double[] sorted, double p) {
+    public static double quantile(double[] sorted, double p) {
         double h = (sorted.length - 1) * p;
         int lo = (int) Math.floor(h);
         int hi = Math.min(sorted.length - 1, lo + 1);

@@ -244,20 +244,6 @@ public final class SeedBootstrap {
     }
 
     private static double[] percentiles(double[] stats, int kept, double level) {
-        if (kept == 0) {
-            return new double[] {Double.NaN, Double.NaN};
-        }
-        double[] s = Arrays.copyOf(stats, kept);
-        Arrays.sort(s);
-        double tail = (1 - level) / 2;
-        return new double[] {quantile(s, tail), quantile(s, 1 - tail)};
-    }
-
-    /** Linear interpolation between order statistics (type 7, numpy's default), as {@code eval.Bootstrap}. */
-    static double quantile(double[] sorted, double p) {
-        double h = (sorted.length - 1) * p;
-        int lo = (int) Math.floor(h);
-        int hi = Math.min(sorted.length - 1, lo + 1);
-        return sorted[lo] + (h - lo) * (sorted[hi] - sorted[lo]);
+        return dev.blockdraft.eval.Bootstrap.percentiles(stats, kept, level);
     }
 }
