@@ -2,10 +2,8 @@ package dev.blockdraft;
 
 import ai.djl.engine.Engine;
 import dev.blockdraft.data.Corpus;
-import dev.blockdraft.data.CorpusRecord;
 import dev.blockdraft.data.DataFolder;
 import dev.blockdraft.data.ProjectHome;
-import dev.blockdraft.data.Decontamination;
 import dev.blockdraft.draft.Drafter;
 import dev.blockdraft.eval.OfflineTau;
 import dev.blockdraft.io.Provenance;
@@ -17,11 +15,9 @@ import dev.blockdraft.train.RegenerationRecipe;
 import dev.blockdraft.train.Regenerator;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Random;
 
 /** Multi-step procedures shared by the CLI, the fluent API and notebooks. */
 public final class Workflows {
@@ -72,7 +68,7 @@ public final class Workflows {
         s.put("conversations_answered", Integer.toString(chosen.size()));
         tokens.forEach((domain, t) -> s.put("sequences_" + domain, t[0] + " (" + t[1] + " response tokens)"));
         Map<String, Path> files = new LinkedHashMap<>();
-        for (String name : dev.blockdraft.data.Corpus.STANDARD_FILES) {
+        for (String name : Corpus.STANDARD_FILES) {
             files.put(name, folder.corpus(name));
         }
         Provenance p = Provenance.capture("regenerated-data", target.model().device().toString(), recipe.seed(), s, files,

@@ -1,15 +1,12 @@
 package dev.blockdraft.train;
 
-import dev.blockdraft.data.CorpusRecord;
 import dev.blockdraft.lm.Generator;
 import dev.blockdraft.lm.Sampler;
 import dev.blockdraft.lm.Target;
 import dev.blockdraft.report.ProgressBar;
 import java.util.ArrayList;
 import java.util.Comparator;
-import java.util.LinkedHashSet;
 import java.util.List;
-import java.util.Set;
 
 /**
  * Makes target-regenerated training data: the target answers corpus prompts (greedy, or sampled
@@ -29,17 +26,6 @@ public final class Regenerator {
         public String describe() {
             return temperature == 0 ? "greedy" : String.format("temperature %.2f, top-p %.2f", temperature, topP);
         }
-    }
-
-    /** Distinct instruction prompts of the records (documents have no prompt), in order. */
-    public static List<String> prompts(List<CorpusRecord> records) {
-        Set<String> seen = new LinkedHashSet<>();
-        for (CorpusRecord r : records) {
-            if (r instanceof CorpusRecord.Instruction i) {
-                seen.add(i.prompt());
-            }
-        }
-        return new ArrayList<>(seen);
     }
 
     /**
