@@ -69,6 +69,9 @@ final class EvalCommand implements Callable<Integer> {
     long seed;
 
     @Mixin
+    ConfigFile.Option config;
+
+    @Mixin
     DecodingOptions decodingOptions;
 
     @Mixin

@@ -51,7 +51,14 @@ public final class Main {
             return 2;
         });
         try {
-            return cli.execute(args);
+            String[] expanded;
+            try {
+                expanded = ConfigFile.expand(cli, args);
+            } catch (BadInputException e) {
+                err.println("blockdraft " + args[0] + ": " + oneLine(e.getMessage()));
+                return 2;
+            }
+            return cli.execute(expanded);
         } catch (OutOfMemoryError e) {
             err.println("blockdraft: out of memory (" + e.getMessage() + "); use smaller shapes or batches, or give the"
                     + " JVM more with BLOCKDRAFT_JAVA_OPTS=-Xmx…");

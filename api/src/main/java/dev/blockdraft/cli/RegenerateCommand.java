@@ -51,6 +51,9 @@ final class RegenerateCommand implements Callable<Integer> {
     long seed;
 
     @Mixin
+    ConfigFile.Option config;
+
+    @Mixin
     Options.Output output;
 
     @Mixin

@@ -98,6 +98,9 @@ final class TrainDrafterCommand implements Callable<Integer> {
     boolean halfTarget;
 
     @Mixin
+    ConfigFile.Option config;
+
+    @Mixin
     Options.Training training;
 
     @Mixin
