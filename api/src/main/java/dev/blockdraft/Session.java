@@ -55,7 +55,7 @@ public final class Session implements AutoCloseable {
     /** As {@link #regenerate(Path, RegenerationRecipe)} with the device's default recipe, {@code prompts} conversations and answers up to {@code maxNewTokens}. */
     public synchronized RegeneratedData regenerate(Path folder, int prompts, int maxNewTokens) {
         RegenerationRecipe r = RegenerationRecipe.defaultsFor(target.model().device());
-        return regenerate(folder, r.withConversations(prompts, Math.min(r.validation(), Math.max(1, prompts / 4)))
+        return regenerate(folder, r.withConversations(prompts)
                 .withMaxNewTokens(maxNewTokens));
     }
 

@@ -103,7 +103,7 @@ final class DemoCommand implements Callable<Integer> {
             Path regenDir = out.resolve("regenerated");
             RegenerationRecipe recipe = RegenerationRecipe.defaultsFor(device);
             if (prompts != null) {
-                recipe = recipe.withConversations(prompts, Math.min(recipe.validation(), Math.max(1, prompts / 4)));
+                recipe = recipe.withConversations(prompts);
             }
             if (regenTokens != null) {
                 recipe = recipe.withMaxNewTokens(regenTokens);
@@ -122,7 +122,8 @@ final class DemoCommand implements Callable<Integer> {
                 tc = tc.withOptimizer(tc.optimizer().withBatch(batch, tc.optimizer().seqLen()));
             }
             if (blocks != null) {
-                tc = tc.withBlocksPerSequence(TrainDrafterCommand.parseBlocks(blocks));
+                tc = tc.withBlocksPerSequence(Options.countOrAll("--blocks-per-sequence", blocks,
+                        dev.blockdraft.train.BlockSampler.ALL));
             }
             BenchmarkRun run = BenchmarkRun.of(evalPrompts, evalTokens, Benchmark.values()).withBaseline(!noBaseline);
             List<AcceptanceReport> reports = new ArrayList<>();

@@ -62,6 +62,22 @@ final class Options {
         }
     }
 
+    /** A flag's {@code N} (> 0) or {@code all} (then {@code all}'s value), naming the flag and the value when it is neither. */
+    static int countOrAll(String flag, String value, int all) {
+        if (value.trim().equalsIgnoreCase("all")) {
+            return all;
+        }
+        try {
+            int n = Integer.parseInt(value.trim());
+            if (n > 0) {
+                return n;
+            }
+        } catch (NumberFormatException ignored) {
+            // the message below
+        }
+        throw new IllegalArgumentException(flag + " " + value + ": give a positive number or 'all'");
+    }
+
     /** Fails unless a flag's value is > 0, naming the flag and the value. */
     static int positive(String flag, Integer value) {
         if (value != null && value <= 0) {

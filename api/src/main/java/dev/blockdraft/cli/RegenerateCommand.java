@@ -95,9 +95,8 @@ final class RegenerateCommand implements Callable<Integer> {
 
     RegenerationRecipe recipe(ai.djl.Device device) {
         RegenerationRecipe r = RegenerationRecipe.defaultsFor(device).withSeed(seed).withSampling(temperature, topP);
-        int n = prompts == null ? r.conversations() : prompts.trim().equalsIgnoreCase("all") ? RegenerationRecipe.ALL
-                : parsePositive("--prompts", prompts);
-        int heldOut = validation != null ? validation : Math.min(r.validation(), Math.max(1, n / 4));
+        int n = prompts == null ? r.conversations() : Options.countOrAll("--prompts", prompts, RegenerationRecipe.ALL);
+        int heldOut = validation != null ? validation : r.withConversations(n).validation();
         if (heldOut >= n) {
             throw new IllegalArgumentException("--validation " + heldOut + ": must be fewer than --prompts " + n);
         }
@@ -117,15 +116,4 @@ final class RegenerateCommand implements Callable<Integer> {
         return r;
     }
 
-    private static int parsePositive(String flag, String value) {
-        try {
-            int n = Integer.parseInt(value.trim());
-            if (n > 0) {
-                return n;
-            }
-        } catch (NumberFormatException ignored) {
-            // the message below
-        }
-        throw new IllegalArgumentException(flag + " " + value + ": give a positive number or 'all'");
-    }
 }

@@ -193,27 +193,11 @@ final class TrainDrafterCommand implements Callable<Integer> {
                 : Math.min(o.checkpointEvery() > 0 ? o.checkpointEvery() : Integer.MAX_VALUE, Math.max(1, o.steps() / 10)));
         tc = tc.withOptimizer(o);
         if (blocks != null) {
-            tc = tc.withBlocksPerSequence(parseBlocks(blocks));
+            tc = tc.withBlocksPerSequence(Options.countOrAll("--blocks-per-sequence", blocks, BlockSampler.ALL));
         }
         if (validationSequences != null) {
             tc = tc.withValidationSequences(validationSequences);
         }
         return tc;
-    }
-
-    /** {@code N} or {@code all}. */
-    static int parseBlocks(String value) {
-        if (value.trim().equalsIgnoreCase("all")) {
-            return BlockSampler.ALL;
-        }
-        try {
-            int n = Integer.parseInt(value.trim());
-            if (n >= 1) {
-                return n;
-            }
-        } catch (NumberFormatException ignored) {
-            // the message below
-        }
-        throw new IllegalArgumentException("--blocks-per-sequence " + value + ": give a positive number of anchors or 'all'");
     }
 }

@@ -211,9 +211,8 @@ public final class GridFile {
         try {
             if (o.has("conversations") || o.has("validation")) {
                 int n = o.has("conversations") ? asInt(o.get("conversations"), p + "conversations", 2) : r.conversations();
-                int v = o.has("validation") ? asInt(o.get("validation"), p + "validation", 1)
-                        : Math.min(r.validation(), Math.max(1, n / 4));
-                r = r.withConversations(n, v);
+                r = o.has("validation") ? r.withConversations(n, asInt(o.get("validation"), p + "validation", 1))
+                        : r.withConversations(n);
             }
             if (o.has("follow_up_share")) {
                 r = r.withFollowUpShare(asDouble(o.get("follow_up_share"), p + "follow_up_share"));

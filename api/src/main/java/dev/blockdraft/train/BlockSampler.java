@@ -1,6 +1,7 @@
 package dev.blockdraft.train;
 
 import dev.blockdraft.draft.BlockBatch;
+import dev.blockdraft.draft.DrafterConfig;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -47,6 +48,15 @@ public final class BlockSampler {
         this.maskId = maskId;
         this.padId = padId;
         this.rowQueries = rowQueries;
+    }
+
+    /**
+     * The sampler a drafter trains and validates with: its block size and mask id, and sequences cut
+     * where a block would leave the target's context ({@link DrafterConfig#trainableLength}).
+     */
+    public static BlockSampler forDrafter(DrafterConfig drafter, int blocksPerSequence, int seqLen, int padId) {
+        return new BlockSampler(drafter.blockSize(), blocksPerSequence, drafter.trainableLength(seqLen),
+                drafter.maskTokenId(), padId);
     }
 
     /** Sequences that can hold at least one anchor with a label inside {@code maxLength}. */

@@ -25,9 +25,7 @@ public final class DraftValidation {
 
     public static Map<String, Double> evaluate(Drafter drafter, List<RegeneratedData.Sequence> sequences,
             int blocksPerSequence, int maxLength, int padId, int batchSize) {
-        BlockSampler sampler = new BlockSampler(drafter.config().blockSize(), blocksPerSequence,
-                drafter.config().trainableLength(maxLength),
-                drafter.config().maskTokenId(), padId);
+        BlockSampler sampler = BlockSampler.forDrafter(drafter.config(), blocksPerSequence, maxLength, padId);
         List<RegeneratedData.Sequence> usable = sampler.usable(sequences);
         if (usable.isEmpty()) {
             throw new IllegalArgumentException("no sequence has a response inside " + maxLength + " tokens to evaluate on");

@@ -80,9 +80,7 @@ public final class DrafterTrainer {
         settings.put("precision", precision.toString());
         TrainingRun run = new TrainingRun(runName, settings);
         Map<String, String> runSettings = runSettings(drafter, data);
-        BlockSampler sampler = new BlockSampler(drafter.config().blockSize(), config.blocksPerSequence(),
-                drafter.config().trainableLength(opt.seqLen()),
-                drafter.config().maskTokenId(), padId);
+        BlockSampler sampler = BlockSampler.forDrafter(drafter.config(), config.blocksPerSequence(), opt.seqLen(), padId);
         List<RegeneratedData.Sequence> train = sampler.usable(data.train());
         if (train.isEmpty()) {
             throw new IllegalArgumentException("regenerated data has no training sequence with a response inside "

@@ -206,7 +206,7 @@ public final class PromptMix {
                 }
                 continue;
             }
-            if (t.toLowerCase(Locale.ROOT).startsWith("http") || t.toLowerCase(Locale.ROOT).startsWith("https")) {
+            if (t.toLowerCase(Locale.ROOT).startsWith("http")) { // a link, not the task
                 continue;
             }
             out.append(t).append(' ');

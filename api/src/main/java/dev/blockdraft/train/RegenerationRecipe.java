@@ -56,6 +56,14 @@ public record RegenerationRecipe(int conversations, int validation, double follo
         return new Regenerator.Settings(maxNewTokens, batch, temperature, topP, maxPromptTokens);
     }
 
+    /**
+     * {@code n} conversations, with the default held-out count: this recipe's, at most a quarter of
+     * {@code n} (at least one).
+     */
+    public RegenerationRecipe withConversations(int n) {
+        return withConversations(n, Math.min(validation, Math.max(1, n / 4)));
+    }
+
     public RegenerationRecipe withConversations(int n, int heldOut) {
         return new RegenerationRecipe(n, heldOut, followUpShare, maxNewTokens, maxPromptTokens, batch, temperature, topP, seed);
     }
