@@ -6,15 +6,26 @@ import dev.blockdraft.train.TrainingRun;
 /** Prints a training run's progress to the terminal: a bar with loss, τ and tokens/s. */
 final class ConsoleProgress implements TrainingListener {
     private final String label;
+    private final boolean prefix;
     private dev.blockdraft.report.ProgressBar bar;
 
     ConsoleProgress(String label) {
+        this(label, false);
+    }
+
+    private ConsoleProgress(String label, boolean prefix) {
         this.label = label;
+        this.prefix = prefix;
+    }
+
+    /** Labels each run {@code prefix + run name} (one listener for the many runs of a grid). */
+    static ConsoleProgress perRun(String prefix) {
+        return new ConsoleProgress(prefix, true);
     }
 
     @Override
     public void onStart(TrainingRun run, int startStep, int totalSteps) {
-        bar = dev.blockdraft.report.ProgressBar.start(label, totalSteps);
+        bar = dev.blockdraft.report.ProgressBar.start(prefix ? label + run.name() : label, totalSteps);
         if (startStep > 0) {
             bar.step(startStep, "resumed at step " + startStep);
         }

@@ -1,26 +1,28 @@
 package dev.blockdraft.cli;
 
 import dev.blockdraft.Workflows;
-import dev.blockdraft.data.Benchmark;
 import dev.blockdraft.data.DataFolder;
-import dev.blockdraft.draft.Drafter;
-import dev.blockdraft.draft.DrafterConfig;
 import dev.blockdraft.eval.AcceptanceReport;
-import dev.blockdraft.eval.BenchmarkRun;
 import dev.blockdraft.eval.Comparison;
 import dev.blockdraft.eval.Reports;
-import dev.blockdraft.eval.SpeculativeEvaluator;
+import dev.blockdraft.grid.Cell;
+import dev.blockdraft.grid.Experiment;
+import dev.blockdraft.grid.Grid;
+import dev.blockdraft.grid.GridBuilder;
+import dev.blockdraft.grid.GridReport;
+import dev.blockdraft.grid.GridRunner;
+import dev.blockdraft.grid.Shard;
 import dev.blockdraft.lm.Target;
+import dev.blockdraft.spec.Decoding;
+import dev.blockdraft.train.BlockSampler;
 import dev.blockdraft.train.DraftTrainConfig;
-import dev.blockdraft.train.DrafterTrainer;
-import dev.blockdraft.train.RegeneratedData;
-import dev.blockdraft.train.RegenerationRecipe;
-import dev.blockdraft.train.TrainingRun;
-import dev.blockdraft.train.objective.Objectives;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -28,7 +30,10 @@ import picocli.CommandLine.Option;
 
 @Command(name = "demo", mixinStandardHelpOptions = true,
         description = "The main job: regenerate data with the default target, train a uniform and a paper drafter"
-                + " with the same budget and seed, evaluate both on all six benchmarks, print and write the comparison.")
+                + " with the same budget and seed, evaluate both on all six benchmarks (and the last objective's drafter"
+                + " with --drafts K candidate blocks), print and write the comparison with 95%% intervals. A small grid:"
+                + " each (objective, decoding) is a cell folder under --out named with its settings hash; a rerun reuses"
+                + " finished cells of the same settings and resumes interrupted ones, other settings get new cells.")
 final class DemoCommand implements Callable<Integer> {
     @Option(names = "--target", paramLabel = "DIR", description = "target model folder (default: the embedded datasets/targets/default)")
     Path targetDir;
@@ -67,6 +72,11 @@ final class DemoCommand implements Callable<Integer> {
     @Option(names = "--no-baseline", description = "skip plain decoding in the evaluation (no speedup column)")
     boolean noBaseline;
 
+    @Option(names = "--drafts", defaultValue = "4", paramLabel = "K",
+            description = "one more row: the last objective's drafter decoding with K candidate blocks per step"
+                    + " (multi-draft self-selection, greedy); 1 for none (default: ${DEFAULT-VALUE})")
+    int drafts;
+
     @Option(names = "--batch", description = "drafter training: sequences per step (default: the device's preset)")
     Integer batch;
 
@@ -90,90 +100,131 @@ final class DemoCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         long t0 = System.nanoTime();
         Path targetFolder = targetDir != null ? targetDir : Workflows.defaultTargetFolder();
-        DataFolder folder = data.resolve();
         if (!Files.exists(targetFolder.resolve("config.json"))) {
             throw new IllegalArgumentException("no target at " + targetFolder + " (the embedded default is "
                     + "datasets/targets/default; train one with bin/blockdraft train-target --size small)");
         }
+        checkFlags();
+        DataFolder folder = data.resolve();
         ai.djl.Device device = hardware.resolve();
         // the demo's folder is blockdraft's own: someone's folder (or a data folder) at --out is refused, not written into
-        try (dev.blockdraft.io.OutputFolder claimed = output.claim(out, "demo", "--out", data.protectedFolders());
-                Target target = Target.load(targetFolder, device)) {
-            System.out.println("target: " + target);
-            Path regenDir = out.resolve("regenerated");
-            RegenerationRecipe recipe = RegenerationRecipe.defaultsFor(device);
-            if (prompts != null) {
-                recipe = recipe.withConversations(prompts);
+        try (dev.blockdraft.io.OutputFolder claimed = output.claim(out, "demo", "--out", data.protectedFolders())) {
+            try (Target target = Target.load(targetFolder, device)) {
+                System.out.println("target: " + target);
             }
-            if (regenTokens != null) {
-                recipe = recipe.withMaxNewTokens(regenTokens);
-            }
-            if (regenBatch != null) {
-                recipe = recipe.withBatch(regenBatch);
-            }
-            RegeneratedData rd = Workflows.regeneratedData(target, folder, regenDir, recipe);
-            System.out.printf("regenerated data: %d training + %d validation sequences (%,d tokens)%n",
-                    rd.train().size(), rd.validation().size(), rd.manifest().trainTokens());
-            DrafterConfig dc = DrafterConfig.forTarget(target.config(), targetFolder.getFileName().toString(),
-                    blockSize != null ? blockSize : DrafterConfig.defaultBlockSize(device),
-                    dev.blockdraft.tokenize.MaskToken.choose(target.tokenizer(), target.config().vocabSize(), null).id());
-            DraftTrainConfig tc = DraftTrainConfig.defaultsFor(device).withSteps(steps).withSeed(seed);
-            if (batch != null) {
-                tc = tc.withOptimizer(tc.optimizer().withBatch(batch, tc.optimizer().seqLen()));
-            }
-            if (blocks != null) {
-                tc = tc.withBlocksPerSequence(Options.countOrAll("--blocks-per-sequence", blocks,
-                        dev.blockdraft.train.BlockSampler.ALL));
-            }
-            BenchmarkRun run = BenchmarkRun.of(evalPrompts, evalTokens, Benchmark.values()).withBaseline(!noBaseline);
-            List<AcceptanceReport> reports = new ArrayList<>();
-            for (String name : objectives) {
-                Path drafterDir = out.resolve("drafter-" + name.replaceAll("[^A-Za-z0-9._-]", "_"));
-                try (Drafter drafter = trainOrLoad(target, dc, tc, training.precision, name, rd, drafterDir)) {
-                    AcceptanceReport report = new SpeculativeEvaluator().withObjective(name)
-                            .withDrafterName(drafterDir.getFileName().toString())
-                            .withOfflineTau(Workflows.offlineTau(drafter, target.tokenizer().padId()))
-                            .evaluate(target, drafter, folder, run);
-                    report.writeJson(out.resolve("acceptance-" + name + ".json"));
-                    System.out.println(report);
-                    reports.add(report);
+            Grid grid = grid(targetFolder);
+            Map<String, AcceptanceReport> byArm = new LinkedHashMap<>();
+            GridRunner.Listener show = new GridRunner.Listener() {
+                @Override
+                public void onSkipped(Cell cell) {
+                    System.out.println("reusing " + grid.cellFolder(cell) + ": finished under the same settings");
                 }
+
+                @Override
+                public void onFinished(Cell cell, AcceptanceReport report) {
+                    System.out.println(report);
+                }
+            };
+            GridRunner.Summary summary = new GridRunner(folder, System.out, List.of(ConsoleProgress.perRun("drafter ")), show)
+                    .run(grid, Shard.ALL);
+            GridReport intervals = GridReport.read(grid);
+            for (GridReport.CellResult r : intervals.cells()) {
+                byArm.put(r.cell().arm(), r.report().withObjective(r.cell().arm()));
             }
-            Comparison comparison = Comparison.of(reports, objectives.get(0));
+            List<AcceptanceReport> reports = new ArrayList<>();
+            for (String arm : grid.arms()) {
+                AcceptanceReport report = byArm.get(arm);
+                report.writeJson(out.resolve("acceptance-" + Cell.fileLabel(arm) + ".json"));
+                reports.add(report);
+            }
+            Comparison comparison = Comparison.of(reports, grid.baseline());
             comparison.writeJson(out.resolve("comparison.json"));
             comparison.writeCsv(out.resolve("comparison.csv"));
-            Path html = Reports.writeHtml(out.resolve("report.html"), "blockdraft demo: " + String.join(" vs ", objectives),
-                    comparison, reports, EXPLANATION);
+            intervals.writeData(out, "intervals");
+            Path html = intervals.appendTo(Reports.html("blockdraft demo: " + String.join(" vs ", grid.arms()), comparison,
+                    reports, EXPLANATION)).writeTo(out.resolve("report.html"));
             System.out.println();
             System.out.println(comparison);
-            System.out.printf("%nτ = tokens emitted per target verification step (plain decoding = 1.00)."
-                    + "%nreport: %s (%.1f min)%n", html, (System.nanoTime() - t0) / 60e9);
+            System.out.println();
+            System.out.print(intervals);
+            System.out.printf("%nτ = tokens emitted per target verification step (plain decoding = 1.00); 95%% intervals:"
+                    + " bootstrap over prompts; Δ: relative change against %s with a paired interval."
+                    + "%n%d cell(s) computed, %d reused (finished under the same settings)"
+                    + "%nreport: %s (and comparison.{json,csv}, intervals.{csv,json}, per_prompt.jsonl, per_benchmark.jsonl;"
+                    + " %.1f min)%n", grid.baseline(), summary.computed().size(), summary.skipped().size(), html,
+                    (System.nanoTime() - t0) / 60e9);
         }
         return 0;
     }
 
-    private static Drafter trainOrLoad(Target target, DrafterConfig dc, DraftTrainConfig tc,
-            dev.blockdraft.train.Precision precision, String objective, RegeneratedData rd, Path dir) {
-        Drafter drafter = Drafter.initialize(dc, target.model(), tc.optimizer().seed());
-        DrafterTrainer trainer = new DrafterTrainer(tc, Objectives.parse(objective),
-                List.of(new ConsoleProgress("drafter " + objective))).withPrecision(precision).named(objective);
-        if (trainer.finishedIn(dir, drafter, rd)) {
-            System.out.println("reusing " + dir + ": trained with these settings");
-            drafter.close();
-            return dev.blockdraft.draft.DrafterCheckpoint.load(dir, target.model());
+    private void checkFlags() {
+        Options.positive("--steps", steps);
+        Options.positive("--eval-prompts", evalPrompts);
+        Options.positive("--eval-tokens", evalTokens);
+        Options.positive("--drafts", drafts);
+        Options.positive("--prompts", prompts);
+        Options.positive("--regen-tokens", regenTokens);
+        Options.positive("--regen-batch", regenBatch);
+        Options.positive("--batch", batch);
+        if (objectives.isEmpty() || objectives.contains("")) {
+            throw new IllegalArgumentException("--objectives " + String.join(",", objectives) + ": give one or more names, e.g. uniform,paper");
         }
-        if (dev.blockdraft.train.TrainerState.read(dir) != null) {
-            // the demo's own folder, trained with other settings (e.g. another --steps): train anew
-            System.out.println("retraining " + dir + ": it was trained with other settings");
+        if (new HashSet<>(objectives).size() != objectives.size()) {
+            throw new IllegalArgumentException("--objectives " + String.join(",", objectives) + ": an objective is listed twice");
+        }
+        for (String o : objectives) {
             try {
-                dev.blockdraft.io.AtomicFiles.deleteRecursively(dir);
-            } catch (java.io.IOException e) {
-                throw dev.blockdraft.io.BadInputException.of(dir, "cannot clear the old drafter: " + e.getMessage(), e);
+                dev.blockdraft.train.objective.Objectives.parse(o);
+            } catch (IllegalArgumentException e) {
+                throw new IllegalArgumentException("--objectives " + o + ": " + e.getMessage(), e);
             }
         }
-        TrainingRun run = trainer.train(drafter, rd, target.tokenizer().padId(), dir, null);
-        System.out.printf("drafter %s: held-out τ %.3f (expected %.3f)%n", objective, run.lastEval("tau"), run.lastEval("expected_tau"));
-        return drafter;
+    }
+
+    /**
+     * The demo as a grid: one cell per objective (seed {@code --seed}, {@code --steps}), all six
+     * benchmarks with the plain-decoding baseline and the offline τ, and the last objective's
+     * drafter once more with {@code --drafts} candidate blocks. Cell folders end in the first 8 hex
+     * of their settings hash, so other flags make new cells instead of reusing or replacing old ones.
+     */
+    Grid grid(Path targetFolder) {
+        String device = hardware.device;
+        GridBuilder b = Grid.builder("demo").out(out).targets(targetFolder).seeds(seed).steps(steps).device(device)
+                .precision(training.precision)
+                .regeneration(r -> {
+                    if (prompts != null) {
+                        r = r.withConversations(prompts);
+                    }
+                    if (regenTokens != null) {
+                        r = r.withMaxNewTokens(regenTokens);
+                    }
+                    return regenBatch != null ? r.withBatch(regenBatch) : r;
+                })
+                .training(this::training)
+                .eval(new Experiment.EvalPlan(Experiment.ALL_BENCHMARKS, evalPrompts, evalTokens, !noBaseline, true, "last"));
+        if (blockSize != null) {
+            b = b.blockSizes(blockSize);
+        }
+        for (String o : objectives) {
+            b = b.objectives(o);
+        }
+        if (drafts > 1) {
+            b = b.variant(objectives.get(objectives.size() - 1), Decoding.greedy().withDrafts(drafts));
+        }
+        Grid g = b.build();
+        List<Cell> named = g.cells().stream().map(c -> new Cell(c.name() + "-" + c.experiment().settingsHash().substring(0, 8),
+                c.objective(), c.seed(), c.experiment())).toList();
+        return new Grid(g.name(), null, g.out(), g.baseline(), g.objectives(), named);
+    }
+
+    private DraftTrainConfig training(DraftTrainConfig tc) {
+        if (batch != null) {
+            tc = tc.withOptimizer(tc.optimizer().withBatch(batch, tc.optimizer().seqLen()));
+        }
+        if (blocks != null) {
+            tc = tc.withBlocksPerSequence(Options.countOrAll("--blocks-per-sequence", blocks, BlockSampler.ALL));
+        }
+        return tc;
     }
 
     static final String EXPLANATION = "Each drafter proposes a block of B−1 tokens after the last verified token; the "
@@ -182,5 +233,8 @@ final class DemoCommand implements Callable<Integer> {
             + "decoding emits 1). Both drafters share the target, the regenerated data, the architecture, the "
             + "training budget and the seed; only the training objective differs. 'uniform' weighs every slot "
             + "equally; 'paper' adds reach-probability positional weights, a first-error focal term and the chain "
-            + "loss (expected accepted length). Outputs are token-identical to the target's greedy decoding.";
+            + "loss (expected accepted length). The arm 'paper K=4' (the last objective, --drafts K) decodes that same drafter with K candidate blocks per step "
+            + "(multi-draft self-selection: the argmax block and K−1 drawn from the drafter's slot distributions, verified "
+            + "in one target pass, the longest accepted kept): test-time alignment on top of training. Outputs are "
+            + "token-identical to the target's greedy decoding.";
 }

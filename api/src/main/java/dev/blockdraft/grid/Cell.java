@@ -29,6 +29,15 @@ public record Cell(String name, String objective, long seed, Experiment experime
         return experiment.blockSize();
     }
 
+    /**
+     * The cell's column in the report: its objective label, and how it decodes when that is not
+     * greedy with one block ({@code "paper K=4"}): cells of one arm differ only in their seed.
+     */
+    public String arm() {
+        String decoding = experiment.eval().decodingLabel();
+        return decoding.isEmpty() ? objective : objective + " " + decoding;
+    }
+
     /** The axes other than objective and seed: the cells of one report row group agree on them. */
     public String group() {
         return target() + " · B" + blockSize() + " · " + steps() + " steps";
@@ -40,7 +49,19 @@ public record Cell(String name, String objective, long seed, Experiment experime
     }
 
     /** {@code <target>-<objective>-B<b>-steps<n>-seed<s>}. */
-    static String nameOf(String target, String objective, int blockSize, int steps, long seed) {
+    public static String nameOf(String target, String objective, int blockSize, int steps, long seed) {
         return safe(target) + "-" + safe(objective) + "-B" + blockSize + "-steps" + steps + "-seed" + seed;
+    }
+
+    /** {@link #nameOf} of the experiment, with {@code -<decoding>} when it does not decode greedily with one block. */
+    public static String nameOf(String objectiveLabel, long seed, Experiment e) {
+        String base = nameOf(e.target().name(), objectiveLabel, e.blockSize(), e.training().optimizer().steps(), seed);
+        String decoding = e.eval().decodingLabel();
+        return decoding.isEmpty() ? base : base + "-" + fileLabel(decoding);
+    }
+
+    /** A label as part of a file name: {@code "paper K=4"} → {@code paper-K4}. */
+    public static String fileLabel(String label) {
+        return safe(label.replace("=", "").replace(' ', '-'));
     }
 }

@@ -5,6 +5,7 @@ import com.google.gson.GsonBuilder;
 import dev.blockdraft.data.Benchmark;
 import dev.blockdraft.eval.BenchmarkRun;
 import dev.blockdraft.io.Provenance;
+import dev.blockdraft.spec.Decoding;
 import dev.blockdraft.train.DraftTrainConfig;
 import dev.blockdraft.train.Precision;
 import dev.blockdraft.train.RegenerationRecipe;
@@ -98,12 +99,15 @@ public record Experiment(TargetRef target, RegenerationRecipe recipe, int blockS
      * tokens per turn; optionally the plain-decoding baseline (for the speedup column) and the
      * offline τ, both off by default as an ablation compares τ; {@code checkpoint} is which drafter
      * is measured: {@code last} (at the training budget, the default) or {@code best} (highest
-     * held-out τ).
+     * held-out τ); {@code decoding} how speculative decoding drafts and verifies (greedy with one
+     * block by default; e.g. {@code Decoding.greedy().withDrafts(4)} for multi-draft
+     * self-selection).
      */
     public record EvalPlan(List<String> benchmarks, int prompts, int maxNewTokens, boolean baseline, boolean offlineTau,
-            String checkpoint) {
+            String checkpoint, Decoding decoding) {
         public EvalPlan {
             benchmarks = List.copyOf(benchmarks);
+            Objects.requireNonNull(decoding, "decoding");
             if (benchmarks.isEmpty()) {
                 throw new IllegalArgumentException("eval.benchmarks is empty");
             }
@@ -119,12 +123,71 @@ public record Experiment(TargetRef target, RegenerationRecipe recipe, int blockS
             }
         }
 
+        /** Greedy decoding with one block. */
+        public EvalPlan(List<String> benchmarks, int prompts, int maxNewTokens, boolean baseline, boolean offlineTau,
+                String checkpoint) {
+            this(benchmarks, prompts, maxNewTokens, baseline, offlineTau, checkpoint, Decoding.greedy());
+        }
+
+        /**
+         * The first {@code prompts} prompts of each benchmark, {@code maxNewTokens} per turn, τ only
+         * (no baseline, no offline τ), the last checkpoint, greedy.
+         */
+        public static EvalPlan of(int prompts, int maxNewTokens, String... benchmarks) {
+            return new EvalPlan(benchmarks.length == 0 ? ALL_BENCHMARKS : List.of(benchmarks), prompts, maxNewTokens,
+                    false, false, "last");
+        }
+
+        public EvalPlan withBaseline(boolean on) {
+            return new EvalPlan(benchmarks, prompts, maxNewTokens, on, offlineTau, checkpoint, decoding);
+        }
+
+        public EvalPlan withOfflineTau(boolean on) {
+            return new EvalPlan(benchmarks, prompts, maxNewTokens, baseline, on, checkpoint, decoding);
+        }
+
+        public EvalPlan withCheckpoint(String which) {
+            return new EvalPlan(benchmarks, prompts, maxNewTokens, baseline, offlineTau, which, decoding);
+        }
+
+        public EvalPlan withDecoding(Decoding d) {
+            return new EvalPlan(benchmarks, prompts, maxNewTokens, baseline, offlineTau, checkpoint, d);
+        }
+
+        /** Whether decoding is other than greedy with one block (then it enters the settings and the arm's label). */
+        public boolean testTimeAlignment() {
+            return !decoding.equals(Decoding.greedy());
+        }
+
+        /** A short label of the decoding, e.g. {@code K=4}, {@code tree 16}, {@code T=1.0}; empty for greedy with one block. */
+        public String decodingLabel() {
+            if (!testTimeAlignment()) {
+                return "";
+            }
+            List<String> parts = new ArrayList<>();
+            if (decoding.drafts() > 1) {
+                parts.add("K=" + decoding.drafts() + (decoding.sampledDrafts() ? " sampled" : ""));
+            } else if (decoding.sampledDrafts()) {
+                parts.add("sampled draft");
+            }
+            if (decoding.treeNodes() > 0) {
+                parts.add("tree " + decoding.treeNodes());
+            }
+            if (!decoding.sampling().isGreedy()) {
+                parts.add("T=" + decoding.sampling().temperature());
+            }
+            return parts.isEmpty() ? "seed " + decoding.seed() : String.join(" ", parts);
+        }
+
         public BenchmarkRun toRun() {
             List<Benchmark> list = new ArrayList<>();
             benchmarks.forEach(b -> list.add(Benchmark.parse(b)));
             return BenchmarkRun.of(prompts, maxNewTokens, list.toArray(new Benchmark[0])).withBaseline(baseline);
         }
     }
+
+    /** The six built-in benchmarks by command-line name. */
+    public static final List<String> ALL_BENCHMARKS = List.of("gsm8k", "math500", "humaneval", "mbpp", "mt_bench", "alpaca");
 
     /** {@code cpu} or {@code gpu}: the part of the device that enters the settings hash. */
     public String deviceKind() {
@@ -147,6 +210,10 @@ public record Experiment(TargetRef target, RegenerationRecipe recipe, int blockS
         eval.toRun().asSettings().forEach((k, v) -> m.put("eval." + k, v));
         m.put("eval.offline_tau", Boolean.toString(eval.offlineTau()));
         m.put("eval.checkpoint", eval.checkpoint());
+        if (eval.testTimeAlignment()) {
+            // only when not greedy with one block: cells of grids made before decoding was a setting keep their hash
+            eval.decoding().asSettings().forEach((k, v) -> m.put("eval.decoding." + k, v));
+        }
         return m;
     }
 
@@ -158,6 +225,21 @@ public record Experiment(TargetRef target, RegenerationRecipe recipe, int blockS
     /** SHA-256 (hex) of {@link #canonicalJson()}. */
     public String settingsHash() {
         return hash(canonicalJson());
+    }
+
+    /**
+     * The settings that decide the drafter (every one but {@code eval.*}): cells that differ only in
+     * how they are evaluated share one drafter ({@link GridRunner} trains it once).
+     */
+    public String drafterHash() {
+        SortedMap<String, String> m = new TreeMap<>(settings());
+        m.keySet().removeIf(k -> k.startsWith("eval."));
+        return hash(canonicalJson(m));
+    }
+
+    /** This experiment evaluated under another plan (same drafter). */
+    public Experiment withEval(EvalPlan plan) {
+        return new Experiment(target, recipe, blockSize, layers, featureLayers, objective, training, precision, device, plan);
     }
 
     /** The regeneration settings with the target's hash: equal for cells that share regenerated data. */

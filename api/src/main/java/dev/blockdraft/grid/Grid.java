@@ -1,5 +1,6 @@
 package dev.blockdraft.grid;
 
+import dev.blockdraft.data.DataFolder;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Comparator;
@@ -16,7 +17,7 @@ import java.util.Set;
  * @param name       a title for the report
  * @param file       the grid file it was read from (for messages), or null
  * @param out        the output folder: one sub-folder per cell, {@code regenerated/}, the report
- * @param baseline   the objective label the report compares every other against
+ * @param baseline   the objective label the report compares every other arm against (its greedy one-block cells)
  * @param objectives the objective labels, in the grid file's order
  * @param cells      every cell, sorted by name
  */
@@ -26,6 +27,12 @@ public record Grid(String name, Path file, Path out, String baseline, List<Strin
         objectives = List.copyOf(objectives);
         if (!objectives.contains(baseline)) {
             throw new IllegalArgumentException("baseline " + baseline + " is not one of the objectives " + objectives);
+        }
+        for (Cell c : cells) {
+            if (!objectives.contains(c.objective())) {
+                throw new IllegalArgumentException("cell " + c.name() + " has objective " + c.objective()
+                        + ", not one of " + objectives);
+            }
         }
         List<Cell> sorted = new ArrayList<>(cells);
         sorted.sort(Comparator.comparing(Cell::name));
@@ -37,6 +44,39 @@ public record Grid(String name, Path file, Path out, String baseline, List<Strin
             }
         }
         cells = List.copyOf(sorted);
+    }
+
+    /**
+     * The report's columns: each objective label in file order, followed by its cells' other
+     * decodings ({@link Cell#arm()}, e.g. {@code "paper K=4"}) in name order.
+     */
+    public List<String> arms() {
+        List<String> out = new ArrayList<>();
+        for (String objective : objectives) {
+            out.add(objective);
+            cells.stream().filter(c -> c.objective().equals(objective)).map(Cell::arm).filter(a -> !a.equals(objective))
+                    .distinct().sorted().forEach(out::add);
+        }
+        return out;
+    }
+
+    /** A grid built in code, with a grid file's defaults: {@code Grid.builder("name").objectives("uniform", "paper")…build()}. */
+    public static GridBuilder builder(String name) {
+        return new GridBuilder(name);
+    }
+
+    /**
+     * Runs every cell not yet finished (resuming interrupted ones; progress lines on standard
+     * output) with the data folder resolved as the CLI does, and returns the report of all cells.
+     */
+    public GridReport run() {
+        return run(DataFolder.resolve(null), System.out);
+    }
+
+    /** {@link #run()} with this data folder; {@code log} may be null for silence. */
+    public GridReport run(DataFolder data, java.io.PrintStream log) {
+        new GridRunner(data, log, List.of(), null).run(this, Shard.ALL);
+        return GridReport.read(this);
     }
 
     /** The cells of one shard. */

@@ -42,6 +42,7 @@ import java.util.function.Function;
  *   "objectives": ["uniform", "paper", {"name": "chain1", "objective": "paper:alpha-chain=1.0"}],
  *   "baseline": "uniform",                         // default: the first objective
  *   "seeds": [1, 2], "steps": [60], "block_sizes": [8],
+ *   "drafts": [1, 4],                              // K > 1: the K = 1 cell's drafter, multi-draft self-selection
  *   "layers": 1, "feature_layers": "spread", "precision": "fp32", "device": "cpu",
  *   "regeneration": {"conversations": 96, "validation": 12, "max_new_tokens": 48, "follow_up_share": 0.5,
  *                    "max_prompt_tokens": 160, "batch": 32, "temperature": 0, "top_p": 1, "seed": 1234},
@@ -57,7 +58,7 @@ import java.util.function.Function;
  */
 public final class GridFile {
     private static final Set<String> TOP = Set.of("name", "out", "targets", "objectives", "baseline", "seeds", "steps",
-            "block_sizes", "layers", "feature_layers", "precision", "device", "regeneration", "training", "eval");
+            "block_sizes", "drafts", "layers", "feature_layers", "precision", "device", "regeneration", "training", "eval");
     private static final Set<String> REGENERATION = Set.of("conversations", "validation", "follow_up_share", "max_new_tokens",
             "max_prompt_tokens", "batch", "temperature", "top_p", "seed");
     private static final Set<String> TRAINING = Set.of("batch", "seq_len", "lr", "warmup_steps", "weight_decay", "grad_accum",
@@ -139,6 +140,7 @@ public final class GridFile {
         }
         RegenerationRecipe recipe = regeneration(o, RegenerationRecipe.defaultsFor(kind));
         Experiment.EvalPlan eval = eval(o);
+        List<Integer> drafts = list(o, "drafts", List.of(1), e -> asInt(e, "drafts[]", 1));
 
         List<Cell> cells = new ArrayList<>();
         for (Experiment.TargetRef target : targets) {
@@ -146,11 +148,15 @@ public final class GridFile {
                 for (int b : blockSizes) {
                     for (int n : steps) {
                         for (long seed : seeds) {
-                            DraftTrainConfig tc = base.withSteps(n).withSeed(seed);
-                            Experiment e = new Experiment(target, recipe, b, layers, featureLayers, objective.getValue(), tc,
-                                    precision, device, eval);
-                            cells.add(new Cell(Cell.nameOf(target.name(), objective.getKey(), b, n, seed), objective.getKey(),
-                                    seed, e));
+                            for (int k : drafts) {
+                                // K > 1: the same drafter (trained once, by the K = 1 cell) with multi-draft self-selection
+                                Experiment.EvalPlan plan = k == 1 ? eval
+                                        : eval.withDecoding(dev.blockdraft.spec.Decoding.greedy().withDrafts(k)).withOfflineTau(false);
+                                DraftTrainConfig tc = base.withSteps(n).withSeed(seed);
+                                Experiment e = new Experiment(target, recipe, b, layers, featureLayers, objective.getValue(), tc,
+                                        precision, device, plan);
+                                cells.add(new Cell(Cell.nameOf(objective.getKey(), seed, e), objective.getKey(), seed, e));
+                            }
                         }
                     }
                 }
@@ -314,8 +320,7 @@ public final class GridFile {
     }
 
     private static List<String> allBenchmarks() {
-        // the built-in six, by command-line name
-        return List.of("gsm8k", "math500", "humaneval", "mbpp", "mt_bench", "alpaca");
+        return Experiment.ALL_BENCHMARKS;
     }
 
     // ---- typed access, each error naming the file and key -------------------------------------

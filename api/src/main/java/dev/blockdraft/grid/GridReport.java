@@ -36,8 +36,17 @@ import tech.tablesaw.api.Table;
  */
 public final class GridReport implements dev.blockdraft.report.Displayable {
     public static final String FORMAT = "blockdraft-grid-report/1";
+    /**
+     * The benchmark name of the rows that pool every benchmark's prompts: τ = Σ emitted ÷ Σ steps
+     * over all of them, bootstrapped over prompts like any benchmark (present with two or more benchmarks).
+     */
+    public static final String ALL = "all";
 
-    /** One row of the table; NaN where a statistic does not apply (the baseline's change). */
+    /**
+     * One row of the table; NaN where a statistic does not apply (the baseline's change).
+     * {@code objective} is the cell's {@link Cell#arm() arm}: the objective label, with its decoding
+     * when that is not greedy with one block ({@code "paper K=4"}).
+     */
     public record Row(String target, int blockSize, int steps, String benchmark, String objective, int seeds, int prompts,
             double tau, double tauLow, double tauHigh, double change, double changeLow, double changeHigh, double p) {}
 
@@ -103,8 +112,21 @@ public final class GridReport implements dev.blockdraft.report.Displayable {
             for (AcceptanceReport.BenchmarkResult b : r.report().results()) {
                 tree.computeIfAbsent(c.group(), k -> new LinkedHashMap<>())
                         .computeIfAbsent(b.benchmark().cliName(), k -> new LinkedHashMap<>())
-                        .computeIfAbsent(c.objective(), k -> new TreeMap<>())
+                        .computeIfAbsent(c.arm(), k -> new TreeMap<>())
                         .put(c.seed(), b.perPrompt());
+            }
+        }
+        // every benchmark's prompts pooled (ids prefixed with the benchmark, so pairing stays per prompt)
+        for (CellResult r : cells) {
+            List<AcceptanceReport.PromptResult> pooled = new ArrayList<>();
+            for (AcceptanceReport.BenchmarkResult b : r.report().results()) {
+                for (AcceptanceReport.PromptResult p : b.perPrompt()) {
+                    pooled.add(new AcceptanceReport.PromptResult(b.benchmark().cliName() + "/" + p.id(), p.steps(), p.emitted()));
+                }
+            }
+            if (r.report().results().size() > 1 && !pooled.isEmpty()) {
+                tree.get(r.cell().group()).computeIfAbsent(ALL, k -> new LinkedHashMap<>())
+                        .computeIfAbsent(r.cell().arm(), k -> new TreeMap<>()).put(r.cell().seed(), pooled);
             }
         }
         List<Row> out = new ArrayList<>();
@@ -114,7 +136,7 @@ public final class GridReport implements dev.blockdraft.report.Displayable {
                     : tree.get(group).entrySet()) {
                 Map<String, TreeMap<Long, List<AcceptanceReport.PromptResult>>> arms = bench.getValue();
                 TreeMap<Long, List<AcceptanceReport.PromptResult>> base = arms.get(grid.baseline());
-                for (String objective : grid.objectives()) {
+                for (String objective : grid.arms()) {
                     TreeMap<Long, List<AcceptanceReport.PromptResult>> arm = arms.get(objective);
                     if (arm == null) {
                         continue;
@@ -200,7 +222,7 @@ public final class GridReport implements dev.blockdraft.report.Displayable {
     static final String METHOD = "τ: mean over seeds of each seed's τ (Σ emitted ÷ Σ verification steps over the prompts)."
             + " 95% interval: hierarchical percentile bootstrap (2,000 resamples: seeds with replacement, then prompts with"
             + " replacement within each drawn seed). Δ: mean τ ÷ mean τ of the baseline − 1, with a paired bootstrap interval"
-            + " (same drawn seeds and prompts for both arms). p: two-sided paired sign-flip permutation test of the per-prompt"
+            + " (same drawn seeds and prompts for both arms). Benchmark \"all\": every benchmark's prompts pooled. p: two-sided paired sign-flip permutation test of the per-prompt"
             + " τ differences over prompts × seeds (exact up to 16 units, else 10,000 random flips).";
 
     /** The table: one row per group, benchmark and objective. */
@@ -232,7 +254,7 @@ public final class GridReport implements dev.blockdraft.report.Displayable {
         List<Figure> out = new ArrayList<>();
         byGroup.forEach((group, list) -> {
             Figure f = Figure.bars("τ with 95% intervals: " + group, "benchmark", "τ (tokens per verification)");
-            for (String objective : grid.objectives()) {
+            for (String objective : grid.arms()) {
                 List<Row> mine = list.stream().filter(r -> r.objective().equals(objective)).toList();
                 if (mine.isEmpty()) {
                     continue;
@@ -310,9 +332,11 @@ public final class GridReport implements dev.blockdraft.report.Displayable {
                     j.addProperty("cell", c.cell().name());
                     j.addProperty("target", c.cell().target());
                     j.addProperty("objective", c.cell().objective());
+                    j.addProperty("arm", c.cell().arm());
                     j.addProperty("seed", c.cell().seed());
                     j.addProperty("block_size", c.cell().blockSize());
                     j.addProperty("train_steps", c.cell().steps());
+                    j.addProperty("drafts", c.cell().experiment().eval().decoding().drafts());
                     j.addProperty("benchmark", b.benchmark().cliName());
                     j.addProperty("prompt", p.id());
                     j.add("tau", number(p.tau()));
@@ -334,11 +358,14 @@ public final class GridReport implements dev.blockdraft.report.Displayable {
                 j.addProperty("cell", c.cell().name());
                 j.addProperty("target", c.cell().target());
                 j.addProperty("objective", c.cell().objective());
+                j.addProperty("arm", c.cell().arm());
                 j.addProperty("seed", c.cell().seed());
                 j.addProperty("block_size", c.cell().blockSize());
                 j.addProperty("train_steps", c.cell().steps());
+                j.addProperty("drafts", c.cell().experiment().eval().decoding().drafts());
                 j.addProperty("benchmark", b.benchmark().cliName());
                 j.add("tau", number(b.tau()));
+                j.add("speedup", number(b.speedup()));
                 j.addProperty("steps", b.stats().steps());
                 j.addProperty("emitted", b.stats().emitted());
                 JsonArray histogram = new JsonArray();
@@ -362,20 +389,33 @@ public final class GridReport implements dev.blockdraft.report.Displayable {
      * {@code folder}; returns the HTML file.
      */
     public Path writeTo(Path folder) {
+        writeData(folder, "report");
+        return appendTo(HtmlReport.titled("blockdraft ablation: " + grid.name())).writeTo(folder.resolve("report.html"));
+    }
+
+    /**
+     * Writes the table as {@code <stem>.csv} and {@code <stem>.json}, and per_prompt.jsonl and
+     * per_benchmark.jsonl, into {@code folder} (each atomically).
+     */
+    public void writeData(Path folder, String stem) {
         StringWriter csv = new StringWriter();
         table().write().csv(csv);
-        AtomicFiles.writeString(folder.resolve("report.csv"), csv.toString());
-        AtomicFiles.writeString(folder.resolve("report.json"), JsonFiles.GSON.toJson(toJson()) + "\n");
+        AtomicFiles.writeString(folder.resolve(stem + ".csv"), csv.toString());
+        AtomicFiles.writeString(folder.resolve(stem + ".json"), JsonFiles.GSON.toJson(toJson()) + "\n");
         AtomicFiles.writeString(folder.resolve("per_prompt.jsonl"), perPromptJsonl());
         AtomicFiles.writeString(folder.resolve("per_benchmark.jsonl"), perBenchmarkJsonl());
-        HtmlReport html = HtmlReport.titled("blockdraft ablation: " + grid.name()).text(METHOD)
+    }
+
+    /** {@code html} with the method, the cells' state, the table and one figure per group appended. */
+    public HtmlReport appendTo(HtmlReport html) {
+        html = html.section("τ per benchmark with 95% intervals").text(METHOD)
                 .text(cells.size() + " of " + grid.cells().size() + " cells finished"
                         + (missing.isEmpty() ? "." : "; missing: " + String.join(", ", missing)))
-                .section("τ per benchmark").table(table());
+                .table(table());
         for (Figure f : figures()) {
             html = html.figure(f);
         }
-        return html.writeTo(folder.resolve("report.html"));
+        return html;
     }
 
     /** In a notebook: the table (figures via {@link #figures()}). */

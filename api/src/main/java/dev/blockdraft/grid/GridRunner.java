@@ -19,6 +19,8 @@ import dev.blockdraft.train.DrafterTrainer;
 import dev.blockdraft.train.RegeneratedData;
 import dev.blockdraft.train.TrainerState;
 import dev.blockdraft.train.TrainingListener;
+import dev.blockdraft.train.TrainingRun;
+import dev.blockdraft.tokenize.MaskToken;
 import dev.blockdraft.train.objective.Objectives;
 import java.io.IOException;
 import java.io.PrintStream;
@@ -128,10 +130,15 @@ public final class GridRunner {
         return Status.STARTED;
     }
 
-    /** Runs the shard's cells in name order; finished ones are skipped. */
+    /**
+     * Runs the shard's cells, in name order but cells that decode greedily with one block first (so
+     * that a cell differing from one of them only in its decoding finds that drafter trained and
+     * evaluates it instead of training its own); finished ones are skipped.
+     */
     public Summary run(Grid grid, Shard shard) {
         List<String> skipped = new ArrayList<>(), computed = new ArrayList<>();
-        List<Cell> cells = grid.cells(shard);
+        List<Cell> cells = new ArrayList<>(grid.cells(shard));
+        cells.sort(java.util.Comparator.comparing((Cell c) -> c.experiment().eval().testTimeAlignment()));
         // refuse mismatched folders before spending any time
         Map<Cell, Status> states = new LinkedHashMap<>();
         for (Cell c : cells) {
@@ -162,7 +169,7 @@ public final class GridRunner {
                 listener.onStart(cell, resuming);
                 Target target = open;
                 RegeneratedData rd = regenerated.computeIfAbsent(e.dataHash(), h -> regenerated(grid, target, e));
-                AcceptanceReport report = runCell(grid.cellFolder(cell), cell, target, rd, regeneratedFolder(grid, e));
+                AcceptanceReport report = runCell(grid, cell, target, rd);
                 computed.add(cell.name());
                 print("[%d/%d] %s: mean τ %.3f over %d benchmark(s)", k, cells.size(), cell.name(), report.meanTau(),
                         report.results().size());
@@ -213,14 +220,38 @@ public final class GridRunner {
                 if (!Files.exists(folder.resolve(RegeneratedData.MANIFEST))) {
                     print("regenerating drafter data into %s", folder);
                 }
-                return Workflows.regeneratedData(target, data, folder, e.recipe());
+                RegeneratedData rd = Workflows.regeneratedData(target, data, folder, e.recipe());
+                print("regenerated data: %d training + %d validation sequences (%,d tokens)", rd.train().size(),
+                        rd.validation().size(), rd.manifest().trainTokens());
+                return rd;
             }
         } catch (IOException ex) {
             throw new UncheckedIOException("regenerating into " + folder + ": " + ex.getMessage(), ex);
         }
     }
 
-    private AcceptanceReport runCell(Path folder, Cell cell, Target target, RegeneratedData rd, Path regeneratedFolder) {
+    /**
+     * A finished drafter of another cell with the same drafter settings ({@link Experiment#drafterHash}),
+     * or null: a cell that differs only in how it is evaluated measures that drafter.
+     */
+    private static Path donorDrafter(Grid grid, Cell cell) {
+        String want = cell.experiment().drafterHash();
+        for (Cell other : grid.cells()) {
+            if (other.equals(cell) || !other.experiment().drafterHash().equals(want)) {
+                continue;
+            }
+            Path dir = grid.cellFolder(other).resolve(DRAFTER_FOLDER);
+            TrainerState state = Files.isDirectory(dir) ? TrainerState.read(dir) : null;
+            if (state != null && state.step() >= other.steps()) {
+                return dir;
+            }
+        }
+        return null;
+    }
+
+    private AcceptanceReport runCell(Grid grid, Cell cell, Target target, RegeneratedData rd) {
+        Path folder = grid.cellFolder(cell);
+        Path regeneratedFolder = regeneratedFolder(grid, cell.experiment());
         Experiment e = cell.experiment();
         String hash = e.settingsHash();
         if (!Files.exists(folder.resolve(CELL_FILE))) {
@@ -245,12 +276,17 @@ public final class GridRunner {
         Path drafterDir = folder.resolve(DRAFTER_FOLDER);
         int padId = target.tokenizer().padId();
         TrainerState state = Files.isDirectory(drafterDir) ? TrainerState.read(drafterDir) : null;
+        Path donor = state == null ? donorDrafter(grid, cell) : null;
         Drafter drafter;
-        if (state != null && state.step() >= e.training().optimizer().steps()) {
+        if (donor != null) {
+            print("%s: evaluating the drafter of %s (same drafter settings)", cell.name(), donor.getParent().getFileName());
+            drafterDir = donor;
+            drafter = DrafterCheckpoint.load(drafterDir, target.model());
+        } else if (state != null && state.step() >= e.training().optimizer().steps()) {
             drafter = DrafterCheckpoint.load(drafterDir, target.model()); // trained, killed before its report
         } else {
             DrafterConfig dc = DrafterConfig.forTarget(target.config(), e.target().name(), e.blockSize(),
-                    target.tokenizer().maskId());
+                    MaskToken.choose(target.tokenizer(), target.config().vocabSize(), null).id());
             if (e.layers() != null) {
                 dc = dc.withLayers(e.layers());
             }
@@ -260,9 +296,11 @@ public final class GridRunner {
             Provenance provenance = Provenance.capture("drafter", deviceName, cell.seed(), settings, Map.of(), parents);
             drafter = Drafter.initialize(dc, target.model(), cell.seed());
             try {
-                new DrafterTrainer(e.training(), Objectives.parse(e.objective()), trainingListeners)
+                TrainingRun run = new DrafterTrainer(e.training(), Objectives.parse(e.objective()), trainingListeners)
                         .withPrecision(e.precision()).named(cell.objective())
                         .train(drafter, rd, padId, drafterDir, provenance);
+                print("drafter %s: held-out τ %.3f (expected %.3f)", cell.objective(), run.lastEval("tau"),
+                        run.lastEval("expected_tau"));
             } catch (RuntimeException ex) {
                 drafter.close();
                 throw ex;
@@ -273,8 +311,8 @@ public final class GridRunner {
             drafter = DrafterCheckpoint.load(drafterDir.resolve(DrafterTrainer.BEST), target.model());
         }
         try (Drafter d = drafter) {
-            SpeculativeEvaluator evaluator = new SpeculativeEvaluator().withObjective(cell.objective())
-                    .withDrafterName(cell.name());
+            SpeculativeEvaluator evaluator = new SpeculativeEvaluator().withObjective(cell.arm())
+                    .withDrafterName(cell.name()).withDecoding(e.eval().decoding());
             evaluator = log == null ? evaluator.quiet() : evaluator.withProgress(log, System.console() != null);
             if (e.eval().offlineTau()) {
                 evaluator = evaluator.withOfflineTau(Workflows.offlineTau(d, padId));
