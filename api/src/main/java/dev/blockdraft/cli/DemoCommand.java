@@ -18,11 +18,8 @@ import dev.blockdraft.train.BlockSampler;
 import dev.blockdraft.train.DraftTrainConfig;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.HashSet;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -113,7 +110,6 @@ final class DemoCommand implements Callable<Integer> {
                 System.out.println("target: " + target);
             }
             Grid grid = grid(targetFolder);
-            Map<String, AcceptanceReport> byArm = new LinkedHashMap<>();
             GridRunner.Listener show = new GridRunner.Listener() {
                 @Override
                 public void onSkipped(Cell cell) {
@@ -128,16 +124,11 @@ final class DemoCommand implements Callable<Integer> {
             GridRunner.Summary summary = new GridRunner(folder, System.out, List.of(ConsoleProgress.perRun("drafter ")), show)
                     .run(grid, Shard.ALL);
             GridReport intervals = GridReport.read(grid);
-            for (GridReport.CellResult r : intervals.cells()) {
-                byArm.put(r.cell().arm(), r.report().withObjective(r.cell().arm()));
+            Comparison comparison = intervals.comparison();
+            List<AcceptanceReport> reports = comparison.allReports();
+            for (AcceptanceReport report : reports) {
+                report.writeJson(out.resolve("acceptance-" + Cell.fileLabel(report.objective()) + ".json"));
             }
-            List<AcceptanceReport> reports = new ArrayList<>();
-            for (String arm : grid.arms()) {
-                AcceptanceReport report = byArm.get(arm);
-                report.writeJson(out.resolve("acceptance-" + Cell.fileLabel(arm) + ".json"));
-                reports.add(report);
-            }
-            Comparison comparison = Comparison.of(reports, grid.baseline());
             comparison.writeJson(out.resolve("comparison.json"));
             comparison.writeCsv(out.resolve("comparison.csv"));
             intervals.writeData(out, "intervals");

@@ -5,6 +5,7 @@ import com.google.gson.JsonNull;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonPrimitive;
 import dev.blockdraft.eval.AcceptanceReport;
+import dev.blockdraft.eval.Comparison;
 import dev.blockdraft.io.AtomicFiles;
 import dev.blockdraft.io.JsonFiles;
 import dev.blockdraft.report.Figure;
@@ -98,6 +99,28 @@ public final class GridReport implements dev.blockdraft.report.Displayable {
 
     public List<CellResult> cells() {
         return cells;
+    }
+
+    /**
+     * The finished cells' reports side by side ({@link Comparison}): one column per arm in
+     * {@link Grid#arms()} order (each report labelled with its arm, its seeds as the column's
+     * reports), compared against the baseline. Meant for grids of one (target, block size, steps)
+     * group: cells of other groups would count as more seeds.
+     */
+    public Comparison comparison() {
+        Map<String, List<AcceptanceReport>> byArm = new LinkedHashMap<>();
+        for (String arm : grid.arms()) {
+            for (CellResult c : cells) {
+                if (c.cell().arm().equals(arm)) {
+                    byArm.computeIfAbsent(arm, k -> new ArrayList<>()).add(c.report().withObjective(arm));
+                }
+            }
+        }
+        if (!byArm.containsKey(grid.baseline())) {
+            throw new IllegalStateException("no finished cell of the baseline " + grid.baseline() + " in " + grid.out()
+                    + " yet; run the grid first");
+        }
+        return new Comparison(byArm, grid.baseline());
     }
 
     // ---- statistics -----------------------------------------------------------------------

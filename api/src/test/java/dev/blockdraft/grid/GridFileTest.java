@@ -69,6 +69,50 @@ class GridFileTest {
     }
 
     @Test
+    void draftsAxisAddsCellsThatShareTheDrafterAndLeaveGreedyHashesAlone() {
+        Grid plain = read("d0", null);
+        Grid both = read("d1", "\"drafts\": [1, 2]");
+        assertEquals(2 * plain.cells().size(), both.cells().size());
+        for (Cell c : plain.cells()) {
+            assertTrue(c.experiment().settings().keySet().stream().noneMatch(k -> k.startsWith("eval.decoding.")),
+                    "greedy one-block cells hash as before decoding was a setting: " + c.experiment().settings().keySet());
+            Cell same = both.cells().stream().filter(x -> x.name().equals(c.name())).findFirst().orElseThrow();
+            assertEquals(c.experiment().settingsHash(), same.experiment().settingsHash());
+            Cell k2 = both.cells().stream().filter(x -> x.name().equals(c.name() + "-K2")).findFirst().orElseThrow();
+            assertEquals(c.objective() + " K=2", k2.arm());
+            assertEquals(c.experiment().drafterHash(), k2.experiment().drafterHash(), "one drafter for both");
+            assertNotEquals(c.experiment().settingsHash(), k2.experiment().settingsHash());
+            assertTrue(k2.experiment().differences(c.experiment().settings()).contains("eval.decoding.drafts (not recorded) ≠ 2"),
+                    k2.experiment().differences(c.experiment().settings()).toString());
+        }
+        assertEquals(List.of("uniform", "uniform K=2", "paper", "paper K=2"), both.arms());
+    }
+
+    @Test
+    void theBuilderMakesTheSameCellsAsTheGridFile() throws Exception {
+        Path file = dir.resolve("same.json");
+        Files.writeString(file, "{\"targets\": [" + TinyGrid.quote(target) + "], \"objectives\": [\"uniform\", \"paper\"],"
+                + " \"seeds\": [1, 2], \"steps\": [6], \"block_sizes\": [4],"
+                + " \"regeneration\": {\"conversations\": 8, \"validation\": 2, \"max_new_tokens\": 12},"
+                + " \"eval\": {\"benchmarks\": [\"gsm8k\"], \"prompts\": 2, \"max_new_tokens\": 8}}");
+        Grid fromFile = GridFile.read(file, null, dir.resolve("same-out"));
+        Grid built = Grid.builder("same").targets(target).objectives("uniform", "paper").seeds(1, 2).steps(6).blockSizes(4)
+                .regeneration(r -> r.withConversations(8, 2).withMaxNewTokens(12))
+                .eval(Experiment.EvalPlan.of(2, 8, "gsm8k")).out(dir.resolve("same-out")).build();
+        assertEquals(fromFile.cells().stream().map(Cell::name).toList(), built.cells().stream().map(Cell::name).toList());
+        for (int i = 0; i < built.cells().size(); i++) {
+            assertEquals(fromFile.cells().get(i).experiment().settings(), built.cells().get(i).experiment().settings(),
+                    "one set of defaults: " + built.cells().get(i).name());
+        }
+        Grid variant = Grid.builder("v").targets(target).objectives("uniform", "paper")
+                .variant("paper", dev.blockdraft.spec.Decoding.greedy().withDrafts(4)).build();
+        assertEquals(List.of("uniform", "paper", "paper K=4"), variant.arms());
+        assertEquals(3, variant.cells().size());
+        assertThrows(IllegalArgumentException.class, () -> Grid.builder("x").objectives("uniform")
+                .variant("paper", dev.blockdraft.spec.Decoding.greedy().withDrafts(2)).build());
+    }
+
+    @Test
     void theShippedDemoGridIsValid() throws Exception {
         Path demo = Path.of("../benchmarks/grids/demo.json");
         Path embedded = Path.of("../datasets/targets/default").toAbsolutePath().normalize();

@@ -140,10 +140,27 @@ class GridRunTest {
         // the report: 2 benchmarks × 2 objectives, paper compared against uniform
         GridReport report = GridReport.read(grid);
         assertEquals(List.of(), report.missing());
-        assertEquals(4, report.rows().size());
+        assertEquals(6, report.rows().size(), "(2 benchmarks + all) × 2 objectives");
+        for (GridReport.Row row : report.rows().stream().filter(r -> r.benchmark().equals(GridReport.ALL)).toList()) {
+            // pooled: per seed Σ emitted ÷ Σ steps over both benchmarks' prompts, then the mean over seeds
+            double sum = 0;
+            for (Cell c : grid.cells().stream().filter(c -> c.objective().equals(row.objective())).toList()) {
+                AcceptanceReport r = AcceptanceReport.readJson(grid.cellFolder(c).resolve(GridRunner.REPORT_FILE));
+                long emitted = 0, steps = 0;
+                for (AcceptanceReport.BenchmarkResult b : r.results()) {
+                    for (AcceptanceReport.PromptResult p : b.perPrompt()) {
+                        emitted += p.emitted();
+                        steps += p.steps();
+                    }
+                }
+                sum += (double) emitted / steps;
+            }
+            assertEquals(sum / 2, row.tau(), 1e-12, row.toString());
+            assertEquals(4, row.prompts(), "both benchmarks' prompts");
+        }
         for (GridReport.Row row : report.rows()) {
             assertEquals(2, row.seeds());
-            assertEquals(2, row.prompts());
+            assertEquals(row.benchmark().equals(GridReport.ALL) ? 4 : 2, row.prompts());
             assertTrue(row.tauLow() <= row.tau() && row.tau() <= row.tauHigh(), row.toString());
             if (row.objective().equals("paper")) {
                 assertTrue(Double.isFinite(row.change()) && row.changeLow() <= row.change() && row.change() <= row.changeHigh(),
@@ -156,7 +173,7 @@ class GridRunTest {
         Path html = report.writeTo(grid.out());
         assertTrue(Files.readString(html).contains("Plotly.newPlot"), "figures inlined");
         List<String> csv = Files.readAllLines(grid.out().resolve("report.csv"));
-        assertEquals(5, csv.size(), "header + 4 rows");
+        assertEquals(7, csv.size(), "header + 6 rows");
         assertTrue(csv.get(0).contains("Δ% vs uniform"), csv.get(0));
         List<String> lines = Files.readAllLines(grid.out().resolve("per_prompt.jsonl"));
         assertEquals(4 * 2 * 2, lines.size(), "cells × benchmarks × prompts");

@@ -17,11 +17,11 @@ import java.util.List;
 import java.util.Map;
 
 /** A tiny target folder, a tiny data folder and grid files over them: a 2 × 2 grid runs in seconds. */
-final class TinyGrid {
+public final class TinyGrid {
     private TinyGrid() {}
 
     /** A random 2-layer, hidden-32 target with a byte-level tokenizer of a few dozen merges, saved as an HF folder. */
-    static Path target(Path dir) {
+    public static Path target(Path dir) {
         List<String> texts = List.of("What is the answer to the question? The answer is two.",
                 "Write a short poem about the sea and the answer.", "def add(a, b):\n    return a + b\n",
                 "Natalia sold clips to 48 of her friends in April, and then she sold half as many clips in May.");
@@ -44,7 +44,7 @@ final class TinyGrid {
     }
 
     /** Corpora of a few prompts each and the six benchmark files with three short prompts each. */
-    static Path data(Path dir) {
+    public static Path data(Path dir) {
         try {
             Path corpora = Files.createDirectories(dir.resolve("data/corpora"));
             Path benchmarks = Files.createDirectories(dir.resolve("data/benchmarks"));

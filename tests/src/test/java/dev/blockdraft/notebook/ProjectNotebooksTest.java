@@ -33,6 +33,7 @@ import static dev.blockdraft.notebook.Jupyter.PLOTLY_MIME;
 import static dev.blockdraft.notebook.Jupyter.cell;
 import static dev.blockdraft.notebook.Jupyter.countOccurrences;
 import static dev.blockdraft.notebook.Jupyter.countPixelsNear;
+import static dev.blockdraft.notebook.Jupyter.joined;
 import static dev.blockdraft.notebook.Jupyter.outputs;
 import static dev.blockdraft.notebook.Jupyter.outputsOfType;
 import static dev.blockdraft.notebook.Jupyter.result;
@@ -248,6 +249,26 @@ class ProjectNotebooksTest {
             }
         }
         assertEquals(3, assertPlotlyFigure(result(notebook, "slot-acceptance")).getAsJsonArray("data").size());
+
+        // the grid's report: τ with 95% intervals and the change against uniform, per benchmark, pooled and objective
+        String report = text(result(notebook, "report"), "text/html");
+        assertTrue(report.startsWith("<table class=\"blockdraft-table\">"), report.substring(0, Math.min(200, report.length())));
+        assertTrue(report.contains("τ 95% low") && report.contains("Δ% vs uniform"), "interval columns");
+        assertEquals(3 * 7, countOccurrences(report, "<tr>") - 1, "3 objectives × (6 benchmarks + all), under a header");
+        JsonArray intervals = assertPlotlyFigure(result(notebook, "intervals")).getAsJsonArray("data");
+        assertEquals(List.of("uniform", "dflash", "paper"), names(intervals));
+        for (JsonElement trace : intervals) {
+            JsonObject error = trace.getAsJsonObject().getAsJsonObject("error_y");
+            double[] tau = ys(trace.getAsJsonObject()), up = numbers(error.getAsJsonArray("array")),
+                    down = numbers(error.getAsJsonArray("arrayminus"));
+            for (int i = 0; i < tau.length; i++) {
+                assertTrue(up[i] >= 0 && down[i] >= 0 && tau[i] - down[i] >= 1, "an interval around τ ≥ 1: " + trace);
+            }
+        }
+        String perPrompt = outputsOfType(cell(notebook, "per-prompt"), "stream").stream()
+                .map(o -> joined(o.get("text"))).collect(java.util.stream.Collectors.joining());
+        assertEquals(3, perPrompt.lines().count(), perPrompt);
+        assertTrue(perPrompt.contains("\"tau\":") && perPrompt.contains("\"prompt\":"), perPrompt);
     }
 
     @Test
