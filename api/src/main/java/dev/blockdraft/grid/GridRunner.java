@@ -131,14 +131,16 @@ public final class GridRunner {
     }
 
     /**
-     * Runs the shard's cells, in name order but cells that decode greedily with one block first (so
-     * that a cell differing from one of them only in its decoding finds that drafter trained and
-     * evaluates it instead of training its own); finished ones are skipped.
+     * Runs the shard's cells: those that decode greedily with one block first (so that a cell
+     * differing from one of them only in its decoding finds that drafter trained and evaluates it
+     * instead of training its own; a shard that does not hold that cell trains its own copy), then by
+     * the grid's objective order and by name; finished ones are skipped.
      */
     public Summary run(Grid grid, Shard shard) {
         List<String> skipped = new ArrayList<>(), computed = new ArrayList<>();
         List<Cell> cells = new ArrayList<>(grid.cells(shard));
-        cells.sort(java.util.Comparator.comparing((Cell c) -> c.experiment().eval().testTimeAlignment()));
+        cells.sort(java.util.Comparator.comparing((Cell c) -> c.experiment().eval().testTimeAlignment())
+                .thenComparing(c -> grid.objectives().indexOf(c.objective())));
         // refuse mismatched folders before spending any time
         Map<Cell, Status> states = new LinkedHashMap<>();
         for (Cell c : cells) {
