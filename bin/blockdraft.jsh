@@ -9,6 +9,7 @@ import dev.blockdraft.train.*;
 import dev.blockdraft.train.objective.*;
 import dev.blockdraft.spec.*;
 import dev.blockdraft.eval.*;
+import dev.blockdraft.grid.*;
 import dev.blockdraft.report.*;
 System.setProperty("ai.djl.offline", "true");
 System.out.println("blockdraft: try  var target = Target.load(Workflows.defaultTargetFolder(), Device.cpu())");
