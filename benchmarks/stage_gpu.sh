@@ -16,7 +16,12 @@ LIB=api/target/lib
 DST="$MAIN/.gpu/bench"
 rm -rf "$DST" && mkdir -p "$DST/lib"
 cp -r api/target/classes "$DST/classes"
-cp $LIB/picocli-*.jar "$DST/lib/"
+# the jars beyond DJL (.gpu/djl) and slim.jar that the CLI loads (traced on `ablate` of a tiny grid): picocli,
+# Jinjava with its Jackson, Guava and helpers for chat templates (~8 MB; the carried tree must stay under 64 MiB)
+for j in picocli jinjava jackson-core jackson-databind jackson-annotations jackson-datatype-jdk8 jackson-dataformat-yaml \
+    snakeyaml guava failureaccess commons-lang3 re2j immutables-exceptions slf4j-simple; do
+  cp $LIB/$j-[0-9]*.jar "$DST/lib/"
+done
 cp tests/parity/hf_parity.py benchmarks/pytorch_reference.py benchmarks/device_run.sh benchmarks/zoo.sh benchmarks/trace_summary.py "$DST/"
 if [[ "$ZOO" == --zoo ]]; then
   G="$MAIN/.gpu"; T=$(mktemp -d); mkdir -p "$G/pack" "$G/slim" "$G/djl"
