@@ -26,7 +26,7 @@ cp tests/parity/hf_parity.py benchmarks/pytorch_reference.py benchmarks/device_r
 if [[ "$ZOO" == --zoo ]]; then
   G="$MAIN/.gpu"; T=$(mktemp -d); mkdir -p "$G/pack" "$G/slim" "$G/djl"
   if [[ ! -f "$G/pack/jre.tar.xz" ]]; then
-    jlink --add-modules java.base,java.logging,java.management,jdk.unsupported,java.naming,java.xml,java.sql \
+    jlink --add-modules java.base,java.logging,java.management,jdk.unsupported,java.naming,java.xml,java.sql,java.desktop \
       --strip-debug --no-header-files --no-man-pages --output "$T/.jre"
     tar cJf "$G/pack/jre.tar.xz" -C "$T" .jre
   fi
