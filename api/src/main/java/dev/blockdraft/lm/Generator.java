@@ -112,7 +112,7 @@ public final class Generator {
                             }
                         }
                     }
-                    next = scope.create(chosen).reshape(rows, 1);
+                    next = scope.create(chosen, new ai.djl.ndarray.types.Shape(rows, 1));
                 }
             }
         }
@@ -128,6 +128,6 @@ public final class Generator {
         for (int i = 0; i < ids.length; i++) {
             l[i] = ids[i];
         }
-        return m.create(l).reshape(1, ids.length);
+        return m.create(l, new ai.djl.ndarray.types.Shape(1, ids.length));
     }
 }

@@ -59,10 +59,10 @@ public final class KvCache implements AutoCloseable {
         if (length + t > capacity) {
             throw new IllegalStateException("KV cache full: " + length + " + " + t + " tokens exceed capacity " + capacity);
         }
-        NDIndex slot = new NDIndex(":, :, {}:{}", length, length + t);
+        NDIndex slot = new NDIndex().addAllDim(2).addSliceDim(length, length + t); // built, not parsed: once per layer and token
         keys[layer].set(slot, k);
         values[layer].set(slot, v);
-        NDIndex upTo = new NDIndex(":, :, :{}", length + t);
+        NDIndex upTo = upTo(length + t);
         NDArray kAll = keys[layer].get(upTo);
         NDArray vAll = values[layer].get(upTo);
         kAll.attach(scope);
@@ -72,12 +72,16 @@ public final class KvCache implements AutoCloseable {
 
     /** The cached keys and values of one layer, (B, G, length, D), as views owned by {@code scope}. */
     public NDArray[] view(int layer, NDManager scope) {
-        NDIndex upTo = new NDIndex(":, :, :{}", length);
+        NDIndex upTo = upTo(length);
         NDArray k = keys[layer].get(upTo);
         NDArray v = values[layer].get(upTo);
         k.attach(scope);
         v.attach(scope);
         return new NDArray[] {k, v};
+    }
+
+    private static NDIndex upTo(int positions) {
+        return new NDIndex().addAllDim(2).addSliceDim(0, positions); // (B, G, :positions, D)
     }
 
     public void advance(int tokens) {

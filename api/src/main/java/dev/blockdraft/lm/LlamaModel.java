@@ -2,6 +2,7 @@ package dev.blockdraft.lm;
 
 import ai.djl.Device;
 import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.DataType;
@@ -38,6 +39,7 @@ public final class LlamaModel implements AutoCloseable {
     private final StateDict params;
     private final NDArray ropeCos; // (P, D)
     private final NDArray ropeSin; // (P, D)
+    private final NDArray ropeSignedSin; // (P, D): sin with its first half negated, as Ops.Rotary holds it
     private final LayerNames[] layers;
 
     /** Parameter names of one decoder layer, built once so the forward pass does no string work. */
@@ -54,6 +56,9 @@ public final class LlamaModel implements AutoCloseable {
                     p + "mlp.gate_proj.weight", p + "mlp.up_proj.weight", p + "mlp.down_proj.weight");
         }
     }
+
+    /** Below this many new tokens (B·T) a frozen forward keeps its temporaries until the caller's scope closes. */
+    private static final long LAYER_SCOPE_MIN_TOKENS = 256;
 
     public static final String EMBED = "model.embed_tokens.weight";
     public static final String FINAL_NORM = "model.norm.weight";
@@ -87,6 +92,9 @@ public final class LlamaModel implements AutoCloseable {
         this.params = params;
         this.ropeCos = ropeCos;
         this.ropeSin = ropeSin;
+        long half = ropeSin.getShape().get(1) / 2; // made once here, so a forward's rotary factors are two gathers
+        this.ropeSignedSin = ropeSin.get(new NDIndex("..., :{}", half)).neg()
+                .concat(ropeSin.get(new NDIndex("..., {}:", half)), -1);
         this.layers = new LayerNames[config.numHiddenLayers()];
         for (int i = 0; i < layers.length; i++) {
             layers[i] = LayerNames.of(i);
@@ -225,25 +233,45 @@ public final class LlamaModel implements AutoCloseable {
             throw new IllegalArgumentException("sequence of " + (offset + t) + " tokens exceeds the model's context of "
                     + config.maxPositionEmbeddings() + " (max_position_embeddings)");
         }
-        NDArray positions = scope.arange(offset, offset + t).toType(DataType.INT64, false)
-                .reshape(1, t).broadcast(b, t); // (B, T)
+        NDArray positions; // (B, 1, T): the layout the rotary gathers want
+        if (leftPad == null) {
+            // on the device: a copy from the host would wait for the kernels still queued (training)
+            positions = scope.arange(offset, offset + t, 1, DataType.INT64).reshape(1, 1, t);
+            positions = b == 1 ? positions : positions.broadcast(b, 1, t);
+        } else {
+            long[] position = new long[b * t]; // one copy instead of half a dozen small ops
+            for (int r = 0; r < b; r++) {
+                for (int i = 0; i < t; i++) {
+                    position[r * t + i] = Math.max(offset + i - leftPad[r], 0); // padding columns sit at 0, unseen
+                }
+            }
+            positions = scope.create(position, new Shape(b, 1, t));
+        }
         NDArray mask;
         // plain causal attention over the new tokens alone: the fused kernel needs no mask at all
         FusedOps causalKernel = leftPad == null && offset == 0 ? FusedOps.on(device(), "attention").orElse(null) : null;
+        int s = offset + t;
         if (causalKernel != null) {
             mask = null;
         } else if (leftPad == null) {
-            mask = Ops.causalMask(scope, offset, t, computeType()); // (1, 1, T, S)
+            // one new token sees every cached one: nothing to mask (the common decode step)
+            mask = t == 1 ? scope.zeros(new Shape(1, 1, 1, s), computeType()) : Ops.causalMask(scope, offset, t, computeType());
+        } else if (t == 1) {
+            // a batched decode step: one copy of (B, 1, 1, S) instead of a dozen small ops
+            boolean[] allowed = new boolean[b * s];
+            for (int r = 0; r < b; r++) {
+                java.util.Arrays.fill(allowed, r * s + Math.min(leftPad[r], offset), r * s + s, true); // real keys
+            }
+            mask = Ops.additiveMask(scope.create(allowed, new Shape(b, 1, 1, s)), computeType());
         } else {
             long[] pads = new long[b];
             for (int r = 0; r < b; r++) {
                 pads[r] = leftPad[r];
             }
-            NDArray pad = scope.create(pads).reshape(b, 1); // (B, 1)
-            positions = positions.sub(pad).maximum(0); // (B, T): padding columns sit at 0, unseen
-            NDArray keyCol = scope.arange(0, offset + t).toType(DataType.INT64, false).reshape(1, 1, 1, offset + t);
-            NDArray realKey = keyCol.gte(pad.reshape(b, 1, 1, 1)); // (B, 1, 1, S)
-            NDArray queryPos = scope.arange(offset, offset + t).toType(DataType.INT64, false).reshape(1, 1, t, 1);
+            NDArray pad = scope.create(pads).reshape(b, 1, 1, 1); // (B, 1, 1, 1)
+            NDArray keyCol = scope.arange(0, s, 1, DataType.INT64).reshape(1, 1, 1, s);
+            NDArray realKey = keyCol.gte(pad); // (B, 1, 1, S)
+            NDArray queryPos = scope.arange(offset, s, 1, DataType.INT64).reshape(1, 1, t, 1);
             NDArray causal = keyCol.lte(queryPos); // (1, 1, T, S)
             // a padding query sees only itself, so its softmax row stays finite
             NDArray self = keyCol.eq(queryPos);
@@ -291,8 +319,8 @@ public final class LlamaModel implements AutoCloseable {
         for (int i = 0; i < n; i++) {
             position[i] = offset + depth[i];
         }
-        NDArray positions = scope.create(position).reshape(1, n); // (1, N)
-        NDArray mask = Ops.additiveMask(scope.create(allowed).reshape(1, 1, n, s), computeType()); // (1, 1, N, S)
+        NDArray positions = scope.create(position, new Shape(1, 1, n)); // (1, 1, N)
+        NDArray mask = Ops.additiveMask(scope.create(allowed, new Shape(1, 1, n, s)), computeType()); // (1, 1, N, S)
         return layers(ids, cache, captureLayers, logits, positions, mask, null);
     }
 
@@ -300,7 +328,9 @@ public final class LlamaModel implements AutoCloseable {
             FusedOps causalKernel) {
         NDManager scope = ids.getManager();
         int t = Math.toIntExact(ids.getShape().get(1));
-        Ops.Rotary rotary = Ops.rotary(positions, ropeCos, ropeSin, computeType()); // shared by all layers
+        // positions (B, 1, T) → cos and signed sin (B, 1, T, D), shared by all layers; the tables are
+        // in the compute type already
+        Ops.Rotary rotary = new Ops.Rotary(Ops.embed(positions, ropeCos), Ops.embed(positions, ropeSignedSin));
         NDArray x = Ops.embed(ids, params.get(EMBED)); // (B, T, C)
         List<NDArray> hidden = new ArrayList<>();
         // Without a graph to keep (inference, a frozen target), each layer's temporaries (attention
@@ -310,13 +340,15 @@ public final class LlamaModel implements AutoCloseable {
         // a frozen full-sequence forward (the drafter's features, scoring): one fused call per layer on a GPU
         FusedOps fusedLayer = frozen && causalKernel != null && cache == null
                 ? FusedOps.on(device(), "decoder_layer").orElse(null) : null;
+        // a decode or verification step's temporaries are tiny: a scope per layer would only add calls
+        boolean layerScopes = frozen && ids.getShape().size() > LAYER_SCOPE_MIN_TOKENS;
         boolean inputCaptured = false;
         for (int l = 0; l < layers.length; l++) {
             boolean captured = false;
             for (int want : captureLayers) {
                 captured |= want == l;
             }
-            if (frozen) {
+            if (layerScopes) {
                 try (NDManager layerScope = scope.newSubManager()) {
                     NDArray in = x.get(":"); // a view in the layer's scope, so the layer's results land there
                     in.attach(layerScope);
@@ -329,7 +361,7 @@ public final class LlamaModel implements AutoCloseable {
                     x = out;
                 }
             } else {
-                x = layer(l, x, rotary, mask, causalKernel, cache);
+                x = fusedLayer != null ? fusedLayer(fusedLayer, l, x, rotary) : layer(l, x, rotary, mask, causalKernel, cache);
             }
             if (captured) {
                 hidden.add(x);
@@ -349,7 +381,7 @@ public final class LlamaModel implements AutoCloseable {
         }
         NDArray out = null;
         if (logits != Logits.NONE) {
-            NDArray last = logits == Logits.LAST ? x.get(new NDIndex(":, -1:, :")) : x; // (B, T|1, C)
+            NDArray last = logits == Logits.LAST && t > 1 ? x.get(new NDIndex(":, -1:, :")) : x; // (B, T|1, C)
             out = Ops.linear(Ops.rmsNorm(last, params.get(FINAL_NORM), config.rmsNormEps()), lmHead()); // (B, T, V)
         }
         return new Output(out, hidden);
@@ -393,8 +425,10 @@ public final class LlamaModel implements AutoCloseable {
             q = Ops.rmsNorm(q, params.get(n.qNorm), eps);
             k = Ops.rmsNorm(k, params.get(n.kNorm), eps);
         }
-        q = Ops.rope(q.transpose(0, 2, 1, 3), rotary); // (B, H, T, D)
-        k = Ops.rope(k.transpose(0, 2, 1, 3), rotary); // (B, G, T, D)
+        // q and k rotated together: the same arithmetic per element, half the calls
+        NDList qk = Ops.rope(q.concat(k, 2).transpose(0, 2, 1, 3), rotary).split(new long[] {h}, 1); // (B, H+G, T, D)
+        q = qk.get(0); // (B, H, T, D)
+        k = qk.get(1); // (B, G, T, D)
         v = v.transpose(0, 2, 1, 3); // (B, G, T, D)
         if (cache != null) {
             NDArray[] kv = cache.append(l, k, v, x.getManager());
