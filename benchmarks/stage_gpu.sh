@@ -17,7 +17,7 @@ DST="$MAIN/.gpu/bench"
 rm -rf "$DST" && mkdir -p "$DST/lib"
 cp -r api/target/classes "$DST/classes"
 cp $LIB/picocli-*.jar "$DST/lib/"
-cp tests/parity/hf_parity.py benchmarks/pytorch_reference.py benchmarks/device_run.sh benchmarks/zoo.sh benchmarks/trace_summary.py "$DST/"
+cp tests/parity/hf_parity.py benchmarks/pytorch_reference.py benchmarks/decode_reference.py benchmarks/vs_reference.sh benchmarks/device_run.sh benchmarks/zoo.sh benchmarks/trace_summary.py "$DST/"
 if [[ "$ZOO" == --zoo ]]; then
   G="$MAIN/.gpu"; T=$(mktemp -d); mkdir -p "$G/pack" "$G/slim" "$G/djl"
   if [[ ! -f "$G/pack/jre.tar.xz" ]]; then
