@@ -69,7 +69,16 @@ public final class LlamaModel implements AutoCloseable {
     }
 
     private LlamaModel(LlamaConfig config, StateDict params, NDArray[] rope) {
-        this(config, params, rope[0], rope[1]);
+        this(config, params, rope[0], rope[1], signedSin(rope[1]));
+    }
+
+    /** sin (P, D) with its first half negated, in sin's manager: the factor rotate_half multiplies. */
+    private static NDArray signedSin(NDArray sin) {
+        long half = sin.getShape().get(1) / 2;
+        try (NDArray first = sin.get(new NDIndex("..., :{}", half)); NDArray negated = first.neg();
+                NDArray second = sin.get(new NDIndex("..., {}:", half))) {
+            return negated.concat(second, -1);
+        }
     }
 
     /** Rotary tables in the parameters' manager and compute type (no per-call cast in rope). */
@@ -87,14 +96,12 @@ public final class LlamaModel implements AutoCloseable {
         return rope;
     }
 
-    private LlamaModel(LlamaConfig config, StateDict params, NDArray ropeCos, NDArray ropeSin) {
+    private LlamaModel(LlamaConfig config, StateDict params, NDArray ropeCos, NDArray ropeSin, NDArray ropeSignedSin) {
         this.config = config;
         this.params = params;
         this.ropeCos = ropeCos;
         this.ropeSin = ropeSin;
-        long half = ropeSin.getShape().get(1) / 2; // made once here, so a forward's rotary factors are two gathers
-        this.ropeSignedSin = ropeSin.get(new NDIndex("..., :{}", half)).neg()
-                .concat(ropeSin.get(new NDIndex("..., {}:", half)), -1);
+        this.ropeSignedSin = ropeSignedSin; // made once, so a forward's rotary factors are two gathers
         this.layers = new LayerNames[config.numHiddenLayers()];
         for (int i = 0; i < layers.length; i++) {
             layers[i] = LayerNames.of(i);
@@ -110,9 +117,11 @@ public final class LlamaModel implements AutoCloseable {
         DataType type = workingParams.get(EMBED).getDataType();
         NDArray cos = ropeCos.toType(type, true);
         NDArray sin = ropeSin.toType(type, true);
+        NDArray signedSin = ropeSignedSin.toType(type, true);
         cos.attach(workingParams.manager());
         sin.attach(workingParams.manager());
-        return new LlamaModel(config, workingParams, cos, sin);
+        signedSin.attach(workingParams.manager());
+        return new LlamaModel(config, workingParams, cos, sin, signedSin);
     }
 
     /** A freshly initialised model: N(0, 0.02) weights as in HF, norms at one, biases at zero. */
