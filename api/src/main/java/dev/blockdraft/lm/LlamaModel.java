@@ -60,6 +60,9 @@ public final class LlamaModel implements AutoCloseable {
     /** Below this many new tokens (B·T) a frozen forward keeps its temporaries until the caller's scope closes. */
     private static final long LAYER_SCOPE_MIN_TOKENS = 256;
 
+    /** Up to this many new tokens over a cache (a verification step), the causal mask is one host copy. */
+    private static final int HOST_MASK_MAX_QUERIES = 64;
+
     public static final String EMBED = "model.embed_tokens.weight";
     public static final String FINAL_NORM = "model.norm.weight";
     public static final String LM_HEAD = "lm_head.weight";
@@ -263,15 +266,24 @@ public final class LlamaModel implements AutoCloseable {
         if (causalKernel != null) {
             mask = null;
         } else if (leftPad == null) {
-            // one new token sees every cached one: nothing to mask (the common decode step)
-            mask = t == 1 ? scope.zeros(new Shape(1, 1, 1, s), computeType()) : Ops.causalMask(scope, offset, t, computeType());
+            if (t == 1) {
+                mask = scope.zeros(new Shape(1, 1, 1, s), computeType()); // one new token sees every cached one
+            } else if (cache != null && t <= HOST_MASK_MAX_QUERIES) {
+                boolean[] allowed = new boolean[t * s]; // a verification step: query i sees keys up to offset + i
+                for (int i = 0; i < t; i++) {
+                    java.util.Arrays.fill(allowed, i * s, i * s + offset + i + 1, true);
+                }
+                mask = hostMask(scope, allowed, new Shape(1, 1, t, s));
+            } else {
+                mask = Ops.causalMask(scope, offset, t, computeType());
+            }
         } else if (t == 1) {
             // a batched decode step: one copy of (B, 1, 1, S) instead of a dozen small ops
             boolean[] allowed = new boolean[b * s];
             for (int r = 0; r < b; r++) {
                 java.util.Arrays.fill(allowed, r * s + Math.min(leftPad[r], offset), r * s + s, true); // real keys
             }
-            mask = Ops.additiveMask(scope.create(allowed, new Shape(b, 1, 1, s)), computeType());
+            mask = hostMask(scope, allowed, new Shape(b, 1, 1, s));
         } else {
             long[] pads = new long[b];
             for (int r = 0; r < b; r++) {
@@ -329,7 +341,7 @@ public final class LlamaModel implements AutoCloseable {
             position[i] = offset + depth[i];
         }
         NDArray positions = scope.create(position, new Shape(1, 1, n)); // (1, 1, N)
-        NDArray mask = Ops.additiveMask(scope.create(allowed, new Shape(1, 1, n, s)), computeType()); // (1, 1, N, S)
+        NDArray mask = hostMask(scope, allowed, new Shape(1, 1, n, s)); // (1, 1, N, S)
         return layers(ids, cache, captureLayers, logits, positions, mask, null);
     }
 
@@ -394,6 +406,20 @@ public final class LlamaModel implements AutoCloseable {
             out = Ops.linear(Ops.rmsNorm(last, params.get(FINAL_NORM), config.rmsNormEps()), lmHead()); // (B, T, V)
         }
         return new Output(out, hidden);
+    }
+
+    /**
+     * An additive mask (0 where allowed, −inf elsewhere) in the compute type, built on the host and
+     * sent in one copy: for the small masks of decode and verification steps, which come right after
+     * a host read, so the copy waits for no queued kernel.
+     */
+    private NDArray hostMask(NDManager scope, boolean[] allowed, Shape shape) {
+        float[] additive = new float[allowed.length];
+        for (int i = 0; i < additive.length; i++) {
+            additive[i] = allowed[i] ? 0f : Float.NEGATIVE_INFINITY;
+        }
+        NDArray mask = scope.create(additive, shape);
+        return computeType() == DataType.FLOAT32 ? mask : mask.toType(computeType(), false);
     }
 
     /** The type activations are computed in: that of the parameters (fp32, or fp16 for a half copy). */
