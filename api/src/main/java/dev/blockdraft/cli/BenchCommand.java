@@ -512,6 +512,12 @@ public final class BenchCommand implements Callable<Integer> {
                         + " tokens/s per variant, for plain and speculative decoding")
         Path reference;
 
+        @Option(names = "--trace", paramLabel = "FILE",
+                description = "after the timed runs, write PyTorch's profiler trace of one plain decode of the first prompt"
+                        + " to FILE and of one speculative decode to FILE.spec.json (benchmarks/trace_summary.py --per"
+                        + " TOKENS counts the ops per token)")
+        Path trace;
+
         private static final String[] TEXT_PROMPTS = {
             "What is 12 times 7?", "Write a Python function that reverses a string.",
             "Explain why the sky is blue in two sentences.", "List three prime numbers greater than 20.",
@@ -598,6 +604,9 @@ public final class BenchCommand implements Callable<Integer> {
                 out.put("speedup", specTps / plainTps);
                 out.put("tau", steps == 0 ? Double.NaN : emitted / steps);
                 out.put("mismatches", mismatches);
+                if (trace != null) {
+                    out.put("trace", traceDecodes(target, spec, promptIds.get(0), decoding));
+                }
                 System.out.printf("%-12s %10s %10s%n", "decode", "tokens", "tokens/s");
                 System.out.printf("%-12s %10d %10.1f%n", "plain", plainTokens, plainTps);
                 System.out.printf("%-12s %10d %10.1f   tau %.2f  speedup %.2fx  mismatches %d%n", "speculative", specTokens,
@@ -619,6 +628,25 @@ public final class BenchCommand implements Callable<Integer> {
                 }
             }
             return 0;
+        }
+
+        /** One plain and one speculative decode under PyTorch's profiler (host-issued ops; the profiler slows them). */
+        private Map<String, Object> traceDecodes(LlamaModel target, SpeculativeDecoder spec, int[] prompt,
+                dev.blockdraft.spec.Decoding decoding) {
+            Path specTrace = trace.resolveSibling(trace.getFileName() + ".spec.json");
+            JniUtils.startProfile(target.device().isGpu(), false, false);
+            Generator.Generation g = Generator.generate(target, prompt, maxNewTokens,
+                    decoding.sampling().sampler(new SplittableRandom(seed)), -1);
+            JniUtils.stopProfile(trace.toString());
+            JniUtils.startProfile(target.device().isGpu(), false, false);
+            SpeculativeDecoder.Output o = spec.generate(prompt, maxNewTokens, -1);
+            JniUtils.stopProfile(specTrace.toString());
+            System.out.printf("traces: %s (plain, %d tokens), %s (speculative, %d tokens in %d steps)%n", trace,
+                    g.tokens().length, specTrace, o.tokens().length, o.stats().steps());
+            Map<String, Object> t = new LinkedHashMap<>();
+            t.put("plain", Map.of("file", trace.toString(), "tokens", g.tokens().length));
+            t.put("speculative", Map.of("file", specTrace.toString(), "tokens", o.tokens().length, "steps", o.stats().steps()));
+            return t;
         }
     }
 
