@@ -322,7 +322,7 @@ public final class Drafter implements AutoCloseable {
         return x.add(ops.swiGlu(xn2, params.get(n.gate), params.get(n.up), params.get(n.down)));
     }
 
-    // ---- decoding: context K/V cached per layer ----------------------------------------------
+    // ---- decoding: context K/V cached per layer (or the context states, for the fused layer) ------
 
     /**
      * A cache for the drafter's injected context, one per decoded sequence: each layer's keys and values, or,
@@ -343,7 +343,6 @@ public final class Drafter implements AutoCloseable {
     public void appendContext(KvCache cache, NDArray features) {
         NDManager scope = features.getManager();
         int t = Math.toIntExact(features.getShape().get(1));
-        NDArray positions = scope.arange(cache.length(), cache.length() + t).toType(DataType.INT64, false).reshape(1, t);
         NDArray ctx = contextStates(features); // (1, T, C)
         if (backend().fuses(Backend.Op.DRAFTER_LAYER)) {
             NDArray row = ctx.expandDims(1); // (1, 1, T, C)
@@ -351,6 +350,7 @@ public final class Drafter implements AutoCloseable {
             cache.advance(t);
             return;
         }
+        NDArray positions = scope.arange(cache.length(), cache.length() + t).toType(DataType.INT64, false).reshape(1, t);
         Ops.Rotary rotary = rotary(positions);
         for (int l = 0; l < layers.length; l++) {
             NDArray[] kv = contextKv(l, ctx, rotary);

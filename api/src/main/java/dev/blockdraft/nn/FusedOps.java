@@ -25,9 +25,9 @@ import java.util.logging.Logger;
 /**
  * Torch functions DJL 0.36's JNI does not bind — fused attention ({@code scaled_dot_product_attention},
  * flash and memory-efficient kernels), fused AdamW — and groups of ops run as one call (RMSNorm, SwiGLU,
- * a frozen model's whole decoder layer, a drafter layer in training), through a parameterless TorchScript module
- * ({@code tools/make_fused_ops.py}; the layer there must stay the one in {@code LlamaModel}, which
- * {@code FusedOpsTest} checks).
+ * a frozen model's whole decoder layer, a drafter layer in training and decoding), through a parameterless
+ * TorchScript module ({@code tools/make_fused_ops.py}; the layers there must stay those of {@code LlamaModel}
+ * and {@code Drafter}, which {@code FusedOpsTest} checks).
  *
  * <p>Why: on a GPU the step was bound by the host, one JNI call and kernel launch per op; eager
  * attention also materialised (B, H, T, S) scores. A TorchScript method runs its ops in C++ under the
