@@ -12,6 +12,7 @@ import ai.djl.ndarray.types.Shape;
 import ai.djl.training.GradientCollector;
 import dev.blockdraft.draft.Drafter;
 import dev.blockdraft.draft.DrafterConfig;
+import dev.blockdraft.lm.KvCache;
 import dev.blockdraft.lm.LlamaConfig;
 import dev.blockdraft.lm.LlamaModel;
 import dev.blockdraft.train.AdamW;
@@ -28,9 +29,11 @@ import org.junit.jupiter.params.provider.ValueSource;
 /**
  * Every method of the fused TorchScript module computes what its eager twin does, values and gradients:
  * attention (masked and causal, grouped kv heads), RMSNorm, SwiGLU, a frozen decoder layer, a model's
- * training forward through the fused ops, the drafter layer, AdamW and the global norm; for Llama, Qwen2
- * (q/k/v biases) and Qwen3 (q/k norm) shapes, in fp32 and fp16, on the CPU (libtorch 2.7.1 has CPU kernels
- * for all of them in fp16) and on a GPU where one is visible.
+ * training forward and cached decoding through the fused ops, the drafter layer, AdamW and the global norm;
+ * for Llama, Qwen2 (q/k/v biases) and Qwen3 (q/k norm) shapes, in fp32 and fp16, on the CPU (libtorch 2.7.1 has
+ * CPU kernels for all of them in fp16) and on a GPU where one is visible. The frozen decoder layer runs without
+ * autograd by design (a frozen model's forward), so it is compared in values; the gradients of a model trained
+ * through the fused ops come from the training-forward test.
  */
 class FusedOpsTest {
     static final String[] MODEL_TYPES = {"llama", "qwen2", "qwen3"};
@@ -157,6 +160,42 @@ class FusedOpsTest {
                 }
             }
         }
+    }
+
+    /**
+     * Cached decoding (prefill, then one token at a time: masked attention over the cache) through the fused
+     * ops gives the eager logits. fp32 only: the KV cache holds fp32 (decoding runs fp32 models).
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"llama", "qwen2", "qwen3"})
+    void cachedDecodingMatchesEager(String modelType) {
+        for (Device device : devices()) {
+            try (LlamaModel model = randomModel(tiny(modelType), device, 6)) {
+                long[] ids = {3, 14, 15, 9, 26, 5, 35, 8};
+                int prefill = 5;
+                List<float[]> eager = decode(model.withBackend(Backend.eager(device)), ids, prefill);
+                List<float[]> fused = decode(model.withBackend(Backend.fused(device)), ids, prefill);
+                for (int i = 0; i < eager.size(); i++) {
+                    assertClose(device + " " + modelType + " decode step " + i, eager.get(i), fused.get(i),
+                            tolerance(DataType.FLOAT32));
+                }
+            }
+        }
+    }
+
+    /** The last logits after the prefill ids[0..prefill) and after each further token fed one at a time. */
+    private static List<float[]> decode(LlamaModel model, long[] ids, int prefill) {
+        List<float[]> out = new ArrayList<>();
+        try (NDManager scope = model.manager().newSubManager();
+                KvCache cache = KvCache.forModel(model, scope, 1, ids.length)) {
+            NDArray first = scope.create(java.util.Arrays.copyOf(ids, prefill)).reshape(1, prefill);
+            out.add(toFloats(model.forward(first, cache, new int[0], LlamaModel.Logits.LAST).logits()));
+            for (int t = prefill; t < ids.length; t++) {
+                NDArray next = scope.create(new long[] {ids[t]}).reshape(1, 1);
+                out.add(toFloats(model.forward(next, cache, new int[0], LlamaModel.Logits.LAST).logits()));
+            }
+        }
+        return out;
     }
 
     /** Training a target through the fused ops: logits and the gradient of every parameter (biases, q/k norms). */
