@@ -14,8 +14,12 @@ Mirrors dev.blockdraft.draft.Drafter / dev.blockdraft.lm.LlamaModel / dev.blockd
            target's frozen LM head on the B-1 slot positions -> mean cross-entropy
   step     backward, global-norm clip 1.0, AdamW(lr 3e-4, betas 0.9/0.95, wd 0.01)
 
-bf16 autocast (or fp32) + scaled_dot_product_attention (or eager attention), no torch.compile.
-Prints per-phase info to stderr and one JSON line with shapes and results on stdout.
+bf16 autocast (or fp32) + scaled_dot_product_attention (or eager attention), in eager mode; with
+--compile, what a strong PyTorch user runs: forward + loss under torch.compile (--mode default or
+reduce-overhead, i.e. CUDA graphs) and the fused AdamW kernel (torch.optim.AdamW(fused=True)); the
+backward, clip and optimizer step stay outside the compiled function, as in most training scripts.
+Prints per-step info to stderr and one JSON line with shapes and results on stdout; its "variant"
+(e.g. bf16-sdpa-eager, bf16-sdpa-compile-reduce-overhead) names the run for `bench train --reference`.
 """
 import argparse
 import json
@@ -229,7 +233,8 @@ def make_batch(args, gen, device):
     return ids, block_ids.reshape(s, m * b), pos, labels, mask
 
 
-def train_step(target, drafter, opt, batch, args, cos, sin, autocast):
+def forward_loss(target, drafter, batch, args, cos, sin, autocast):
+    """Target features, drafter, slot logits and the mean cross-entropy: the part --compile compiles."""
     ids, block_ids, pos, labels, mask = batch
     with autocast():
         feats = target.features(ids, args.feature_layers, cos, sin, args.attn)  # no_grad
@@ -238,6 +243,14 @@ def train_step(target, drafter, opt, batch, args, cos, sin, autocast):
         h = h.view(args.S, args.m, args.B, -1)[:, :, 1:, :].reshape(-1, h.shape[-1])  # the B-1 slots
         logits = F.linear(h, target.lm_head_weight)  # frozen tied head, (S*m*(B-1), V)
         loss = F.cross_entropy(logits.float(), labels.reshape(-1))
+    return loss
+
+
+def train_step(loss_fn, target, drafter, opt, batch, args, cos, sin, autocast):
+    if args.compile and args.mode == "reduce-overhead":
+        # CUDA graphs reuse their output buffers: tell them a new iteration starts (the last loss was read)
+        torch.compiler.cudagraph_mark_step_begin()
+    loss = loss_fn(target, drafter, batch, args, cos, sin, autocast)
     loss.backward()
     gnorm = torch.nn.utils.clip_grad_norm_(drafter.parameters(), 1.0)
     opt.step()
@@ -290,6 +303,11 @@ def peak_tflops(name, dtype, tf32):
     return None
 
 
+def variant_name(a):
+    """The run's name in `bench train --reference` tables, e.g. bf16-sdpa-compile-reduce-overhead."""
+    return f"{a.dtype}-{a.attn}-" + (f"compile-{a.mode}" if a.compile else "eager") + ("-tf32" if a.tf32 else "")
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--Lt", type=int, default=12, help="target layers")
@@ -308,12 +326,20 @@ def main():
     ap.add_argument("--dtype", choices=["bf16", "fp32"], default="bf16")
     ap.add_argument("--attn", choices=["sdpa", "eager"], default="sdpa")
     ap.add_argument("--tf32", action="store_true", help="allow TF32 matmuls (for --dtype fp32)")
-    ap.add_argument("--warmup", type=int, default=5)
+    ap.add_argument("--compile", action="store_true",
+                    help="torch.compile forward + loss, fused AdamW (the eager default: neither)")
+    ap.add_argument("--mode", choices=["default", "reduce-overhead"], default="default",
+                    help="torch.compile mode with --compile (reduce-overhead = CUDA graphs)")
+    ap.add_argument("--warmup", type=int, default=None,
+                    help="untimed steps first (default 5; 10 with --compile: compilation and graph capture)")
     ap.add_argument("--steps", type=int, default=20)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     a = ap.parse_args()
     a.mask_id = a.V - 1 if a.mask_id is None else a.mask_id
+    a.warmup = (10 if a.compile else 5) if a.warmup is None else a.warmup
+    if a.warmup < 1:
+        ap.error("--warmup must be at least 1 (the first step compiles or allocates)")
     if a.C % a.H or a.H % a.G or (a.C // a.H) % 2:
         ap.error("need H | C, G | H and an even head dim")
     if max(a.feature_layers) >= a.Lt or min(a.feature_layers) < 0:
@@ -337,7 +363,10 @@ def main():
     drafter = Drafter(a.C, a.H, a.G, a.I, a.Ld, len(a.feature_layers))
     init_weights(drafter)
     drafter.to(dev)  # fp32 master weights; autocast computes in bf16
-    opt = torch.optim.AdamW(drafter.parameters(), lr=3e-4, betas=(0.9, 0.95), weight_decay=0.01)
+    # fused=True: one kernel for the whole update instead of a foreach loop (CUDA, and CPU since torch 2.4)
+    opt = torch.optim.AdamW(drafter.parameters(), lr=3e-4, betas=(0.9, 0.95), weight_decay=0.01,
+                            fused=True if a.compile else None)
+    loss_fn = torch.compile(forward_loss, mode=a.mode) if a.compile else forward_loss
     cos, sin = rope_tables(a.L + a.B, a.C // a.H, 10_000.0, dev)
 
     if a.dtype == "bf16":
@@ -363,7 +392,7 @@ def main():
             e0.record()
         else:
             t0 = time.perf_counter()
-        loss, gnorm = train_step(target, drafter, opt, batch, a, cos, sin, autocast)
+        loss, gnorm = train_step(loss_fn, target, drafter, opt, batch, a, cos, sin, autocast)
         if cuda:
             e1.record()
             e1.synchronize()
@@ -389,7 +418,9 @@ def main():
     result = {
         "script": "benchmarks/pytorch_reference.py",
         "gpu": gpu, "torch": torch.__version__, "cuda": torch.version.cuda,
-        "dtype": a.dtype, "attn": a.attn, "tf32": a.tf32, "compile": False,
+        "variant": variant_name(a),
+        "dtype": a.dtype, "attn": a.attn, "tf32": a.tf32, "compile": a.compile,
+        "mode": a.mode if a.compile else None, "fused_adamw": a.compile,
         "shapes": {"Lt": a.Lt, "C": a.C, "H": a.H, "G": a.G, "I": a.I, "V": a.V, "Ld": a.Ld, "B": a.B,
                    "feature_layers": a.feature_layers, "S": a.S, "L": a.L, "m": a.m, "Q": a.m * a.B,
                    "mask_id": a.mask_id, "target_layers_run": max(a.feature_layers) + 1},

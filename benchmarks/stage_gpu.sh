@@ -16,12 +16,18 @@ LIB=api/target/lib
 DST="$MAIN/.gpu/bench"
 rm -rf "$DST" && mkdir -p "$DST/lib"
 cp -r api/target/classes "$DST/classes"
-cp $LIB/picocli-*.jar "$DST/lib/"
-cp tests/parity/hf_parity.py benchmarks/pytorch_reference.py benchmarks/device_run.sh benchmarks/zoo.sh benchmarks/trace_summary.py "$DST/"
+# the jars beyond DJL (.gpu/djl) and slim.jar that the CLI loads (traced on `ablate` of a tiny grid): picocli,
+# Jinjava with its Jackson and helpers for chat templates (~5 MB; Guava's loaded classes go into slim.jar below:
+# the carried tree must stay under 64 MiB)
+for j in picocli jinjava jackson-core jackson-databind jackson-annotations jackson-datatype-jdk8 jackson-dataformat-yaml \
+    failureaccess commons-lang3 re2j immutables-exceptions slf4j-simple; do
+  cp $LIB/$j-[0-9]*.jar "$DST/lib/"
+done
+cp tests/parity/hf_parity.py benchmarks/pytorch_reference.py benchmarks/decode_reference.py benchmarks/vs_reference.sh benchmarks/device_run.sh benchmarks/zoo.sh benchmarks/trace_summary.py "$DST/"
 if [[ "$ZOO" == --zoo ]]; then
   G="$MAIN/.gpu"; T=$(mktemp -d); mkdir -p "$G/pack" "$G/slim" "$G/djl"
   if [[ ! -f "$G/pack/jre.tar.xz" ]]; then
-    jlink --add-modules java.base,java.logging,java.management,jdk.unsupported,java.naming,java.xml,java.sql \
+    jlink --add-modules java.base,java.logging,java.management,jdk.unsupported,java.naming,java.xml,java.sql,java.desktop \
       --strip-debug --no-header-files --no-man-pages --output "$T/.jre"
     tar cJf "$G/pack/jre.tar.xz" -C "$T" .jre
   fi
@@ -43,12 +49,16 @@ if [[ "$ZOO" == --zoo ]]; then
   $J -Xlog:class+load=info:file="$T/b.log" dev.blockdraft.cli.Main train-target --tokenizer datasets/targets/default \
     --out "$T/tt" --model-type qwen3 --hidden 64 --layers 2 --heads 4 --kv-heads 2 --steps 2 --corpus-cap 200 \
     --data "$SRC" > /dev/null 2>&1
+  printf '%s' '{"out": "'"$T"'/grid", "targets": ["default"], "objectives": ["uniform"], "seeds": [1], "steps": [2],
+    "block_sizes": [4], "regeneration": {"conversations": 8, "validation": 2, "max_new_tokens": 8},
+    "training": {"batch": 2, "seq_len": 64, "validation_sequences": 2}, "eval": {"prompts": 1, "max_new_tokens": 8}}' > "$T/grid.json"
+  BLOCKDRAFT_DATA="$SRC" $J -Xlog:class+load=info:file="$T/c.log" dev.blockdraft.cli.Main ablate "$T/grid.json" > /dev/null 2>&1
   mkdir -p "$T/slim"
   for j in tablesaw-core univocity-parsers classgraph; do (cd "$T/slim" && unzip -q -o "$OLDPWD"/$LIB/$j-*.jar); done
   rm -rf "$T/slim/module-info.class" "$T/slim/META-INF/versions"
   for j in fastutil guava; do
     mkdir -p "$T/x$j" && (cd "$T/x$j" && unzip -q -o "$OLDPWD"/$LIB/$j-*.jar)
-    grep -h "$j-" "$T/a.log" "$T/b.log" | awk '{print $2}' | sed 's/\$.*//; s|\.|/|g' | sort -u | while read -r c; do
+    grep -h "$j-" "$T/a.log" "$T/b.log" "$T/c.log" | awk '{print $2}' | sed 's/\$.*//; s|\.|/|g' | sort -u | while read -r c; do
       for f in "$T/x$j/$c.class" "$T/x$j/$c"\$*.class; do
         if [[ -f "$f" ]]; then mkdir -p "$T/slim/$(dirname "${f#$T/x$j/}")" && cp "$f" "$T/slim/${f#$T/x$j/}"; fi
       done

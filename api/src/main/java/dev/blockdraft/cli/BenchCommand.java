@@ -65,7 +65,7 @@ import picocli.CommandLine.Option;
  */
 @Command(name = "bench", mixinStandardHelpOptions = true,
         description = "Benchmarks: drafter/target training step throughput and speculative decoding speed.",
-        subcommands = {BenchCommand.Train.class, BenchCommand.Decode.class})
+        subcommands = {BenchCommand.Train.class, BenchCommand.Decode.class, BenchCommand.Compare.class})
 public final class BenchCommand implements Callable<Integer> {
 
     @Override
@@ -229,9 +229,18 @@ public final class BenchCommand implements Callable<Integer> {
         @Option(names = "--json", paramLabel = "FILE", description = "also write the JSON result here")
         Path json;
 
+        @Option(names = "--reference", paramLabel = "FILE",
+                description = "JSON lines of benchmarks/pytorch_reference.py at the same shapes: print blockdraft / reference"
+                        + " tokens/s per variant")
+        Path reference;
+
         @Override
         public Integer call() throws IOException {
+            List<BenchReference.Round> referenceRounds = reference == null ? null : BenchReference.readReference(reference);
             Resolved r = shapes.resolve();
+            if (referenceRounds != null) {
+                BenchReference.checkShapes(referenceRounds, "bench train", r.asMap()); // before the benchmark's minutes
+            }
             Device device = hardware.resolve();
             int ts = targetS == null ? r.s : targetS, tl = targetL == null ? r.l : targetL;
             Engine.getInstance().setRandomSeed((int) seed);
@@ -259,6 +268,9 @@ public final class BenchCommand implements Callable<Integer> {
                 }
             }
             printTable(out);
+            if (referenceRounds != null) {
+                printReference(reference, referenceRounds, out);
+            }
             Gson gson = new GsonBuilder().serializeSpecialFloatingPointValues().create();
             String line = gson.toJson(out);
             System.out.println("BENCH_JSON " + line);
@@ -497,6 +509,17 @@ public final class BenchCommand implements Callable<Integer> {
         @Option(names = "--json", paramLabel = "FILE", description = "also write the JSON result here")
         Path json;
 
+        @Option(names = "--reference", paramLabel = "FILE",
+                description = "JSON lines of benchmarks/decode_reference.py at the same shapes: print blockdraft / reference"
+                        + " tokens/s per variant, for plain and speculative decoding")
+        Path reference;
+
+        @Option(names = "--trace", paramLabel = "FILE",
+                description = "after the timed runs, write PyTorch's profiler trace of one plain decode of the first prompt"
+                        + " to FILE and of one speculative decode to FILE.spec.json (benchmarks/trace_summary.py --per"
+                        + " TOKENS counts the ops per token)")
+        Path trace;
+
         private static final String[] TEXT_PROMPTS = {
             "What is 12 times 7?", "Write a Python function that reverses a string.",
             "Explain why the sky is blue in two sentences.", "List three prime numbers greater than 20.",
@@ -508,6 +531,7 @@ public final class BenchCommand implements Callable<Integer> {
             if ((targetDir == null) != (drafterDir == null)) {
                 throw new IllegalArgumentException("--target and --drafter go together");
             }
+            List<BenchReference.Round> referenceRounds = reference == null ? null : BenchReference.readReference(reference);
             Device device = hardware.resolve();
             Engine.getInstance().setRandomSeed((int) seed);
             Target loaded = null;
@@ -536,6 +560,9 @@ public final class BenchCommand implements Callable<Integer> {
                 }
             }
             try {
+                if (referenceRounds != null) {
+                    BenchReference.checkShapes(referenceRounds, "bench decode", decodeShapes(target.config(), promptIds, maxNewTokens));
+                }
                 dev.blockdraft.spec.Decoding decoding = decodingOptions.resolve(seed);
                 SpeculativeDecoder spec = new SpeculativeDecoder(drafter).with(decoding);
                 boolean greedy = decoding.sampling().isGreedy();
@@ -574,16 +601,23 @@ public final class BenchCommand implements Callable<Integer> {
                 out.putAll(decoding.asSettings());
                 out.put("prompts", promptIds.size());
                 out.put("max_new_tokens", maxNewTokens);
+                out.put("shapes", decodeShapes(target.config(), promptIds, maxNewTokens));
                 out.put("plain_tokens_per_s", plainTps);
                 out.put("spec_tokens_per_s", specTps);
                 out.put("speedup", specTps / plainTps);
                 out.put("tau", steps == 0 ? Double.NaN : emitted / steps);
                 out.put("mismatches", mismatches);
+                if (trace != null) {
+                    out.put("trace", traceDecodes(target, spec, promptIds.get(0), decoding));
+                }
                 System.out.printf("backend: %s ops on %s%n", target.backend(), device);
                 System.out.printf("%-12s %10s %10s%n", "decode", "tokens", "tokens/s");
                 System.out.printf("%-12s %10d %10.1f%n", "plain", plainTokens, plainTps);
                 System.out.printf("%-12s %10d %10.1f   tau %.2f  speedup %.2fx  mismatches %d%n", "speculative", specTokens,
                         specTps, (Double) out.get("tau"), specTps / plainTps, mismatches);
+                if (referenceRounds != null) {
+                    printReference(reference, referenceRounds, out);
+                }
                 String line = new GsonBuilder().serializeSpecialFloatingPointValues().create().toJson(out);
                 System.out.println("BENCH_JSON " + line);
                 if (json != null) {
@@ -599,9 +633,97 @@ public final class BenchCommand implements Callable<Integer> {
             }
             return 0;
         }
+
+        /** One plain and one speculative decode under PyTorch's profiler (host-issued ops; the profiler slows them). */
+        private Map<String, Object> traceDecodes(LlamaModel target, SpeculativeDecoder spec, int[] prompt,
+                dev.blockdraft.spec.Decoding decoding) {
+            Path specTrace = trace.resolveSibling(trace.getFileName() + ".spec.json");
+            JniUtils.startProfile(target.device().isGpu(), false, false);
+            Generator.Generation g = Generator.generate(target, prompt, maxNewTokens,
+                    decoding.sampling().sampler(new SplittableRandom(seed)), -1);
+            JniUtils.stopProfile(trace.toString());
+            JniUtils.startProfile(target.device().isGpu(), false, false);
+            SpeculativeDecoder.Output o = spec.generate(prompt, maxNewTokens, -1);
+            JniUtils.stopProfile(specTrace.toString());
+            System.out.printf("traces: %s (plain, %d tokens), %s (speculative, %d tokens in %d steps)%n", trace,
+                    g.tokens().length, specTrace, o.tokens().length, o.stats().steps());
+            Map<String, Object> t = new LinkedHashMap<>();
+            t.put("plain", Map.of("file", trace.toString(), "tokens", g.tokens().length));
+            t.put("speculative", Map.of("file", specTrace.toString(), "tokens", o.tokens().length, "steps", o.stats().steps()));
+            return t;
+        }
+    }
+
+    // ---- bench compare --------------------------------------------------------------------------
+
+    @Command(name = "compare", mixinStandardHelpOptions = true,
+            description = "blockdraft / reference tokens/s from saved results: rounds of bench --json against rounds of a"
+                    + " reference script (benchmarks/vs_reference.sh interleaves them).")
+    static final class Compare implements Callable<Integer> {
+        @Option(names = "--ours", required = true, paramLabel = "FILE",
+                description = "BENCH_JSON lines of bench train or bench decode, one per round")
+        Path ours;
+
+        @Option(names = "--reference", required = true, paramLabel = "FILE",
+                description = "JSON lines of benchmarks/pytorch_reference.py or benchmarks/decode_reference.py")
+        Path reference;
+
+        @Option(names = "--json", paramLabel = "FILE", description = "also write the comparison as one JSON line here")
+        Path json;
+
+        @Override
+        public Integer call() throws IOException {
+            List<BenchReference.Round> rounds = BenchReference.readReference(reference);
+            List<Map<String, Object>> results = new ArrayList<>();
+            List<String> where = new ArrayList<>();
+            for (BenchReference.Line line : BenchReference.readLines(ours)) {
+                results.add(line.json());
+                where.add(line.where());
+            }
+            List<BenchReference.Row> rows = BenchReference.against(rounds, results, where);
+            System.out.print(BenchReference.table(reference, rows));
+            Map<String, Object> out = new LinkedHashMap<>();
+            out.put("command", "bench compare");
+            out.put("of", results.get(0).get("command"));
+            out.put("ours", ours.toString());
+            out.put("reference", reference.toString());
+            out.put("vs_reference", BenchReference.asJson(rows));
+            String line = new GsonBuilder().serializeSpecialFloatingPointValues().create().toJson(out);
+            System.out.println("BENCH_JSON " + line);
+            if (json != null) {
+                Files.writeString(json, line + "\n", StandardCharsets.UTF_8);
+            }
+            return 0;
+        }
     }
 
     // ---- helpers --------------------------------------------------------------------------------
+
+    /** Prints this run against the reference's rounds and records the ratios in {@code out} ("vs_reference"). */
+    static void printReference(Path file, List<BenchReference.Round> rounds, Map<String, Object> out) {
+        List<BenchReference.Row> rows = BenchReference.against(rounds, List.of(out), List.of("this run"));
+        System.out.print(BenchReference.table(file, rows));
+        out.put("vs_reference", BenchReference.asJson(rows));
+        out.put("reference_file", file.toString());
+    }
+
+    /** The shapes decode_reference.py records, of this run's target and prompts. */
+    static Map<String, Object> decodeShapes(LlamaConfig c, List<int[]> prompts, int maxNewTokens) {
+        Map<String, Object> o = new LinkedHashMap<>();
+        o.put("Lt", c.numHiddenLayers());
+        o.put("C", c.hiddenSize());
+        o.put("H", c.numAttentionHeads());
+        o.put("G", c.numKeyValueHeads());
+        o.put("I", c.intermediateSize());
+        o.put("V", c.vocabSize());
+        int len = prompts.get(0).length;
+        if (prompts.stream().allMatch(p -> p.length == len)) {
+            o.put("prompt_len", len); // prompts of several lengths (real models' text prompts): not compared
+        }
+        o.put("max_new_tokens", maxNewTokens);
+        return o;
+    }
+
 
     /** Waits for the device: a 1-element copy to the host queues behind all earlier work. */
     static void sync(NDManager m) {

@@ -41,12 +41,21 @@ public final class Generator {
                 try (NDManager step = scope.newSubManager()) {
                     next.attach(step);
                     NDArray logits = model.forward(next, cache, new int[0], LlamaModel.Logits.LAST).logits(); // (1,1,V)
-                    int token = sampler.sample(logits.reshape(-1));
+                    int token;
+                    if (sampler == Sampler.GREEDY) {
+                        // the argmax stays on the device as the next step's ids: no copy back to it per token
+                        NDArray best = logits.reshape(1, -1).argMax(1).reshape(1, 1); // (1, 1) int64
+                        token = (int) best.getLong();
+                        next = best;
+                    } else {
+                        token = sampler.sample(logits.reshape(-1));
+                        next = toIds(step, new int[] {token});
+                    }
+                    next.attach(scope); // outlives this step's scope
                     out[n++] = token;
                     if (token == stopId) {
                         break;
                     }
-                    next = toIds(scope, new int[] {token});
                 }
             }
         }
@@ -95,8 +104,10 @@ public final class Generator {
                     NDArray logits = model.forward(next, cache, new int[0], LlamaModel.Logits.LAST, pad).logits();
                     NDArray rowsLogits = logits.reshape(rows, -1); // (R, V)
                     long[] chosen;
+                    NDArray nextIds = null;
                     if (sampler == Sampler.GREEDY) {
-                        chosen = rowsLogits.argMax(1).toLongArray();
+                        nextIds = rowsLogits.argMax(1); // (R) int64, the next step's ids on the device
+                        chosen = nextIds.toLongArray();
                     } else {
                         chosen = new long[rows];
                         for (int r = 0; r < rows; r++) {
@@ -112,7 +123,8 @@ public final class Generator {
                             }
                         }
                     }
-                    next = scope.create(chosen).reshape(rows, 1);
+                    next = nextIds != null ? nextIds.reshape(rows, 1) : stepScope.create(chosen, new ai.djl.ndarray.types.Shape(rows, 1));
+                    next.attach(scope); // outlives this step's scope
                 }
             }
         }
@@ -128,6 +140,6 @@ public final class Generator {
         for (int i = 0; i < ids.length; i++) {
             l[i] = ids[i];
         }
-        return m.create(l).reshape(1, ids.length);
+        return m.create(l, new ai.djl.ndarray.types.Shape(1, ids.length));
     }
 }

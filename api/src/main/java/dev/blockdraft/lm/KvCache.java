@@ -6,6 +6,8 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
+import ai.djl.pytorch.engine.PtNDArray;
+import ai.djl.pytorch.jni.JniUtils;
 
 /**
  * Preallocated keys and values for incremental decoding: per layer (B, G, capacity, D) buffers
@@ -59,25 +61,34 @@ public final class KvCache implements AutoCloseable {
         if (length + t > capacity) {
             throw new IllegalStateException("KV cache full: " + length + " + " + t + " tokens exceed capacity " + capacity);
         }
-        NDIndex slot = new NDIndex(":, :, {}:{}", length, length + t);
+        NDIndex slot = new NDIndex().addAllDim(2).addSliceDim(length, length + t); // built, not parsed: once per layer and token
         keys[layer].set(slot, k);
         values[layer].set(slot, v);
-        NDIndex upTo = new NDIndex(":, :, :{}", length + t);
-        NDArray kAll = keys[layer].get(upTo);
-        NDArray vAll = values[layer].get(upTo);
-        kAll.attach(scope);
-        vAll.attach(scope);
-        return new NDArray[] {kAll, vAll};
+        return views(layer, length + t, scope);
     }
 
     /** The cached keys and values of one layer, (B, G, length, D), as views owned by {@code scope}. */
     public NDArray[] view(int layer, NDManager scope) {
-        NDIndex upTo = new NDIndex(":, :, :{}", length);
-        NDArray k = keys[layer].get(upTo);
-        NDArray v = values[layer].get(upTo);
+        return views(layer, length, scope);
+    }
+
+    private NDArray[] views(int layer, int positions, NDManager scope) {
+        NDArray k = narrow(keys[layer], positions);
+        NDArray v = narrow(values[layer], positions);
         k.attach(scope);
         v.attach(scope);
         return new NDArray[] {k, v};
+    }
+
+    /**
+     * buffer[:, :, :positions] as a view. On PyTorch one narrow of the sequence axis; DJL's general
+     * indexing slices every axis (three dispatches), twice per layer and token.
+     */
+    private static NDArray narrow(NDArray buffer, int positions) {
+        if (buffer instanceof PtNDArray pt) {
+            return JniUtils.slice(pt, 2, 0, positions, 1);
+        }
+        return buffer.get(new NDIndex().addAllDim(2).addSliceDim(0, positions));
     }
 
     public void advance(int tokens) {

@@ -2,6 +2,7 @@ package dev.blockdraft.lm;
 
 import ai.djl.Device;
 import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.DataType;
@@ -39,6 +40,7 @@ public final class LlamaModel implements AutoCloseable {
     private final StateDict params;
     private final NDArray ropeCos; // (P, D)
     private final NDArray ropeSin; // (P, D)
+    private final NDArray ropeSignedSin; // (P, D): sin with its first half negated, as Ops.Rotary holds it
     private final LayerNames[] layers;
     private final Backend backend; // eager or fused ops, chosen once for this model
 
@@ -57,6 +59,12 @@ public final class LlamaModel implements AutoCloseable {
         }
     }
 
+    /** Below this many new tokens (B·T) a frozen forward keeps its temporaries until the caller's scope closes. */
+    private static final long LAYER_SCOPE_MIN_TOKENS = 256;
+
+    /** Up to this many new tokens over a cache (a verification step), the causal mask is one host copy. */
+    private static final int HOST_MASK_MAX_QUERIES = 64;
+
     public static final String EMBED = "model.embed_tokens.weight";
     public static final String FINAL_NORM = "model.norm.weight";
     public static final String LM_HEAD = "lm_head.weight";
@@ -66,7 +74,16 @@ public final class LlamaModel implements AutoCloseable {
     }
 
     private LlamaModel(LlamaConfig config, StateDict params, NDArray[] rope, Backend backend) {
-        this(config, params, rope[0], rope[1], backend);
+        this(config, params, rope[0], rope[1], signedSin(rope[1]), backend);
+    }
+
+    /** sin (P, D) with its first half negated, in sin's manager: the factor rotate_half multiplies. */
+    private static NDArray signedSin(NDArray sin) {
+        long half = sin.getShape().get(1) / 2;
+        try (NDArray first = sin.get(new NDIndex("..., :{}", half)); NDArray negated = first.neg();
+                NDArray second = sin.get(new NDIndex("..., {}:", half))) {
+            return negated.concat(second, -1);
+        }
     }
 
     /** Rotary tables in the parameters' manager and compute type (no per-call cast in rope). */
@@ -84,7 +101,8 @@ public final class LlamaModel implements AutoCloseable {
         return rope;
     }
 
-    private LlamaModel(LlamaConfig config, StateDict params, NDArray ropeCos, NDArray ropeSin, Backend backend) {
+    private LlamaModel(LlamaConfig config, StateDict params, NDArray ropeCos, NDArray ropeSin, NDArray ropeSignedSin,
+            Backend backend) {
         if (!backend.device().equals(params.manager().getDevice())) {
             throw new IllegalArgumentException("a backend for " + backend.device() + " cannot run parameters on "
                     + params.manager().getDevice());
@@ -94,6 +112,7 @@ public final class LlamaModel implements AutoCloseable {
         this.params = params;
         this.ropeCos = ropeCos;
         this.ropeSin = ropeSin;
+        this.ropeSignedSin = ropeSignedSin; // made once, so a forward's rotary factors are two gathers
         this.layers = new LayerNames[config.numHiddenLayers()];
         for (int i = 0; i < layers.length; i++) {
             layers[i] = LayerNames.of(i);
@@ -109,9 +128,11 @@ public final class LlamaModel implements AutoCloseable {
         DataType type = workingParams.get(EMBED).getDataType();
         NDArray cos = ropeCos.toType(type, true);
         NDArray sin = ropeSin.toType(type, true);
+        NDArray signedSin = ropeSignedSin.toType(type, true);
         cos.attach(workingParams.manager());
         sin.attach(workingParams.manager());
-        return new LlamaModel(config, workingParams, cos, sin, backend);
+        signedSin.attach(workingParams.manager());
+        return new LlamaModel(config, workingParams, cos, sin, signedSin, backend);
     }
 
     /**
@@ -119,7 +140,7 @@ public final class LlamaModel implements AutoCloseable {
      * this model's parameters and rotary tables: close this model, not the view.
      */
     public LlamaModel withBackend(Backend other) {
-        return new LlamaModel(config, params, ropeCos, ropeSin, other);
+        return new LlamaModel(config, params, ropeCos, ropeSin, ropeSignedSin, other);
     }
 
     /**
@@ -256,25 +277,54 @@ public final class LlamaModel implements AutoCloseable {
             throw new IllegalArgumentException("sequence of " + (offset + t) + " tokens exceeds the model's context of "
                     + config.maxPositionEmbeddings() + " (max_position_embeddings)");
         }
-        NDArray positions = scope.arange(offset, offset + t).toType(DataType.INT64, false)
-                .reshape(1, t).broadcast(b, t); // (B, T)
+        NDArray positions; // (B, 1, T): the layout the rotary gathers want
+        if (leftPad == null) {
+            // on the device: a copy from the host would wait for the kernels still queued (training)
+            positions = scope.arange(offset, offset + t, 1, DataType.INT64).reshape(1, 1, t);
+            positions = b == 1 ? positions : positions.broadcast(b, 1, t);
+        } else {
+            long[] position = new long[b * t]; // one copy instead of half a dozen small ops
+            for (int r = 0; r < b; r++) {
+                for (int i = 0; i < t; i++) {
+                    position[r * t + i] = Math.max(offset + i - leftPad[r], 0); // padding columns sit at 0, unseen
+                }
+            }
+            positions = scope.create(position, new Shape(b, 1, t));
+        }
         NDArray mask;
         // plain causal attention over the new tokens alone: the fused kernel needs no mask at all
         FusedOps causalKernel = leftPad == null && offset == 0 ? backend.kernels(Backend.Op.ATTENTION).orElse(null) : null;
+        int s = offset + t;
         if (causalKernel != null) {
             mask = null;
         } else if (leftPad == null) {
-            mask = Ops.causalMask(scope, offset, t, computeType()); // (1, 1, T, S)
+            if (t == 1) {
+                mask = scope.zeros(new Shape(1, 1, 1, s), computeType()); // one new token sees every cached one
+            } else if (cache != null && t <= HOST_MASK_MAX_QUERIES) {
+                boolean[] allowed = new boolean[t * s]; // a verification step: query i sees keys up to offset + i
+                for (int i = 0; i < t; i++) {
+                    java.util.Arrays.fill(allowed, i * s, i * s + offset + i + 1, true);
+                }
+                mask = hostMask(scope, allowed, new Shape(1, 1, t, s));
+            } else {
+                mask = Ops.causalMask(scope, offset, t, computeType());
+            }
+        } else if (t == 1) {
+            // a batched decode step: one copy of (B, 1, 1, S) instead of a dozen small ops
+            boolean[] allowed = new boolean[b * s];
+            for (int r = 0; r < b; r++) {
+                java.util.Arrays.fill(allowed, r * s + Math.min(leftPad[r], offset), r * s + s, true); // real keys
+            }
+            mask = hostMask(scope, allowed, new Shape(b, 1, 1, s));
         } else {
             long[] pads = new long[b];
             for (int r = 0; r < b; r++) {
                 pads[r] = leftPad[r];
             }
-            NDArray pad = scope.create(pads).reshape(b, 1); // (B, 1)
-            positions = positions.sub(pad).maximum(0); // (B, T): padding columns sit at 0, unseen
-            NDArray keyCol = scope.arange(0, offset + t).toType(DataType.INT64, false).reshape(1, 1, 1, offset + t);
-            NDArray realKey = keyCol.gte(pad.reshape(b, 1, 1, 1)); // (B, 1, 1, S)
-            NDArray queryPos = scope.arange(offset, offset + t).toType(DataType.INT64, false).reshape(1, 1, t, 1);
+            NDArray pad = scope.create(pads).reshape(b, 1, 1, 1); // (B, 1, 1, 1)
+            NDArray keyCol = scope.arange(0, s, 1, DataType.INT64).reshape(1, 1, 1, s);
+            NDArray realKey = keyCol.gte(pad); // (B, 1, 1, S)
+            NDArray queryPos = scope.arange(offset, s, 1, DataType.INT64).reshape(1, 1, t, 1);
             NDArray causal = keyCol.lte(queryPos); // (1, 1, T, S)
             // a padding query sees only itself, so its softmax row stays finite
             NDArray self = keyCol.eq(queryPos);
@@ -322,8 +372,8 @@ public final class LlamaModel implements AutoCloseable {
         for (int i = 0; i < n; i++) {
             position[i] = offset + depth[i];
         }
-        NDArray positions = scope.create(position).reshape(1, n); // (1, N)
-        NDArray mask = Ops.additiveMask(scope.create(allowed).reshape(1, 1, n, s), computeType()); // (1, 1, N, S)
+        NDArray positions = scope.create(position, new Shape(1, 1, n)); // (1, 1, N)
+        NDArray mask = hostMask(scope, allowed, new Shape(1, 1, n, s)); // (1, 1, N, S)
         return layers(ids, cache, captureLayers, logits, positions, mask, null);
     }
 
@@ -331,7 +381,9 @@ public final class LlamaModel implements AutoCloseable {
             FusedOps causalKernel) {
         NDManager scope = ids.getManager();
         int t = Math.toIntExact(ids.getShape().get(1));
-        Ops.Rotary rotary = Ops.rotary(positions, ropeCos, ropeSin, computeType()); // shared by all layers
+        // positions (B, 1, T) → cos and signed sin (B, 1, T, D), shared by all layers; the tables are
+        // in the compute type already
+        Ops.Rotary rotary = new Ops.Rotary(Ops.embed(positions, ropeCos), Ops.embed(positions, ropeSignedSin));
         NDArray x = Ops.embed(ids, params.get(EMBED)); // (B, T, C)
         List<NDArray> hidden = new ArrayList<>();
         // Without a graph to keep (inference, a frozen target), each layer's temporaries (attention
@@ -341,13 +393,15 @@ public final class LlamaModel implements AutoCloseable {
         // a frozen full-sequence forward (the drafter's features, scoring): one fused call per layer on a GPU
         FusedOps fusedLayer = frozen && causalKernel != null && cache == null
                 ? backend.kernels(Backend.Op.DECODER_LAYER).orElse(null) : null;
+        // a decode or verification step's temporaries are tiny: a scope per layer would only add calls
+        boolean layerScopes = frozen && ids.getShape().size() > LAYER_SCOPE_MIN_TOKENS;
         boolean inputCaptured = false;
         for (int l = 0; l < layers.length; l++) {
             boolean captured = false;
             for (int want : captureLayers) {
                 captured |= want == l;
             }
-            if (frozen) {
+            if (layerScopes) {
                 try (NDManager layerScope = scope.newSubManager()) {
                     NDArray in = x.get(":"); // a view in the layer's scope, so the layer's results land there
                     in.attach(layerScope);
@@ -360,7 +414,7 @@ public final class LlamaModel implements AutoCloseable {
                     x = out;
                 }
             } else {
-                x = layer(l, x, rotary, mask, causalKernel, cache);
+                x = fusedLayer != null ? fusedLayer(fusedLayer, l, x, rotary) : layer(l, x, rotary, mask, causalKernel, cache);
             }
             if (captured) {
                 hidden.add(x);
@@ -380,10 +434,24 @@ public final class LlamaModel implements AutoCloseable {
         }
         NDArray out = null;
         if (logits != Logits.NONE) {
-            NDArray last = logits == Logits.LAST ? x.get(new NDIndex(":, -1:, :")) : x; // (B, T|1, C)
+            NDArray last = logits == Logits.LAST && t > 1 ? x.get(new NDIndex(":, -1:, :")) : x; // (B, T|1, C)
             out = Ops.linear(backend.rmsNorm(last, params.get(FINAL_NORM), config.rmsNormEps()), lmHead()); // (B, T, V)
         }
         return new Output(out, hidden);
+    }
+
+    /**
+     * An additive mask (0 where allowed, −inf elsewhere) in the compute type, built on the host and
+     * sent in one copy: for the small masks of decode and verification steps, which come right after
+     * a host read, so the copy waits for no queued kernel.
+     */
+    private NDArray hostMask(NDManager scope, boolean[] allowed, Shape shape) {
+        float[] additive = new float[allowed.length];
+        for (int i = 0; i < additive.length; i++) {
+            additive[i] = allowed[i] ? 0f : Float.NEGATIVE_INFINITY;
+        }
+        NDArray mask = scope.create(additive, shape);
+        return computeType() == DataType.FLOAT32 ? mask : mask.toType(computeType(), false);
     }
 
     /** The type activations are computed in: that of the parameters (fp32, or fp16 for a half copy). */
@@ -424,8 +492,10 @@ public final class LlamaModel implements AutoCloseable {
             q = backend.rmsNorm(q, params.get(n.qNorm), eps);
             k = backend.rmsNorm(k, params.get(n.kNorm), eps);
         }
-        q = Ops.rope(q.transpose(0, 2, 1, 3), rotary); // (B, H, T, D)
-        k = Ops.rope(k.transpose(0, 2, 1, 3), rotary); // (B, G, T, D)
+        // q and k rotated together: the same arithmetic per element, half the calls
+        NDList qk = Ops.rope(q.concat(k, 2).transpose(0, 2, 1, 3), rotary).split(new long[] {h}, 1); // (B, H+G, T, D)
+        q = qk.get(0); // (B, H, T, D)
+        k = qk.get(1); // (B, G, T, D)
         v = v.transpose(0, 2, 1, 3); // (B, G, T, D)
         if (cache != null) {
             NDArray[] kv = cache.append(l, k, v, x.getManager());
