@@ -71,7 +71,7 @@ public final class Workflows {
         for (String name : Corpus.STANDARD_FILES) {
             files.put(name, folder.corpus(name));
         }
-        Provenance p = Provenance.capture("regenerated-data", target.model().device().toString(), recipe.seed(), s, files,
+        Provenance p = Provenance.capture("regenerated-data", target.model().backend(), recipe.seed(), s, files,
                 Map.of("target", target.folder().toAbsolutePath().toString()));
         RegeneratedData.write(out, trainSeqs, valSeqs, target.folder().getFileName().toString(),
                 recipe.asSettings().get("sampling"), recipe.maxNewTokens(), p);

@@ -257,6 +257,8 @@ public final class BenchCommand implements Callable<Integer> {
             out.put("shapes", r.asMap());
             try (LlamaModel target = LlamaModel.initialize(tc, device, seed);
                     Drafter drafter = Drafter.initialize(r.drafter(tc), target, seed + 1)) {
+                out.put("backend", target.backend().toString()); // eager or fused ops, and any kept eager
+                System.out.println("backend: " + target.backend() + " ops on " + device);
                 out.put("params", Map.of("target", target.parameters().parameterCount(),
                         "drafter_trainable", drafter.parameters().parameterCount()));
                 out.put("half_target", halfTarget || training.precision == Precision.FP16);
@@ -591,6 +593,7 @@ public final class BenchCommand implements Callable<Integer> {
                 Map<String, Object> out = new LinkedHashMap<>();
                 out.put("command", "bench decode");
                 out.put("device", device.toString());
+                out.put("backend", target.backend().toString()); // eager or fused ops, and any kept eager
                 out.put("gpu", gpuName(device));
                 out.put("tf32_override", "1".equals(System.getenv("TORCH_ALLOW_TF32_CUBLAS_OVERRIDE")));
                 out.put("models", targetDir == null ? Map.of("random", r.asMap()) : Map.of("target", targetDir.toString(), "drafter", drafterDir.toString()));
@@ -607,6 +610,7 @@ public final class BenchCommand implements Callable<Integer> {
                 if (trace != null) {
                     out.put("trace", traceDecodes(target, spec, promptIds.get(0), decoding));
                 }
+                System.out.printf("backend: %s ops on %s%n", target.backend(), device);
                 System.out.printf("%-12s %10s %10s%n", "decode", "tokens", "tokens/s");
                 System.out.printf("%-12s %10d %10.1f%n", "plain", plainTokens, plainTps);
                 System.out.printf("%-12s %10d %10.1f   tau %.2f  speedup %.2fx  mismatches %d%n", "speculative", specTokens,

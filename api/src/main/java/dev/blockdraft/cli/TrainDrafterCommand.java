@@ -159,7 +159,7 @@ final class TrainDrafterCommand implements Callable<Integer> {
             settings.put("objective", objective.toString());
             settings.put("precision", training.precision.toString());
             settings.put("drafter", dc.toJson().replaceAll("\\s+", ""));
-            Provenance provenance = Provenance.capture("drafter", target.model().device().toString(), seed, settings,
+            Provenance provenance = Provenance.capture("drafter", target.model().backend(), seed, settings,
                     Map.of(), Map.of("target", targetDir.toAbsolutePath().toString(), "regenerated",
                             dataDir.toAbsolutePath().toString()));
             try (Drafter drafter = initial != null ? initial : Drafter.initialize(dc, target.model(), seed)) {

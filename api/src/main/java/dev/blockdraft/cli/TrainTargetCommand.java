@@ -5,6 +5,7 @@ import dev.blockdraft.data.DataFolder;
 import dev.blockdraft.io.Memory;
 import dev.blockdraft.io.OutputFolder;
 import dev.blockdraft.io.Provenance;
+import dev.blockdraft.nn.Backend;
 import dev.blockdraft.lm.LlamaConfig;
 import dev.blockdraft.lm.LlamaModel;
 import dev.blockdraft.tokenize.Tokenizer;
@@ -125,9 +126,10 @@ final class TrainTargetCommand implements Callable<Integer> {
             Map<String, String> settings = new LinkedHashMap<>(train.asMap());
             settings.put("model", config.toJson().replaceAll("\\s+", ""));
             settings.put("precision", training.precision.toString());
-            Provenance provenance = Provenance.capture("target", device.toString(), seed, settings,
+            Backend backend = Backend.forDevice(device);
+            Provenance provenance = Provenance.capture("target", backend, seed, settings,
                     corpus.files(), Map.of("tokenizer", tokenizerDir.toAbsolutePath().toString()));
-            try (LlamaModel model = LlamaModel.initialize(config, device, seed)) {
+            try (LlamaModel model = LlamaModel.initialize(config, backend, seed)) {
                 TrainingRun run = new TargetTrainer(train, List.of(new ConsoleProgress("train-target"))).withPrecision(training.precision)
                         .train(model, corpus.train(), corpus.validation(), out, tokenizerDir, provenance);
                 double unigram = corpus.validation().unigramEntropy(config.vocabSize());

@@ -7,6 +7,7 @@ import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import dev.blockdraft.lm.KvCache;
 import dev.blockdraft.lm.LlamaModel;
+import dev.blockdraft.nn.Backend;
 import dev.blockdraft.nn.FusedOps;
 import dev.blockdraft.nn.Ops;
 import dev.blockdraft.nn.StateDict;
@@ -132,9 +133,17 @@ public final class Drafter implements AutoCloseable {
         return params.manager().getDevice();
     }
 
+    /**
+     * The target's backend, which this drafter runs on too: with the fused drafter layer, training and
+     * decoding both call it ({@link #forward}, {@link #blockLogits}), so they compute alike.
+     */
+    public Backend backend() {
+        return target.backend();
+    }
+
     /** Projects concatenated target features (S, L, F) to context states (S, L, C). */
     public NDArray contextStates(NDArray features) {
-        return Ops.rmsNorm(Ops.linear(features, params.get(FC)), params.get(HIDDEN_NORM), eps());
+        return backend().rmsNorm(Ops.linear(features, params.get(FC)), params.get(HIDDEN_NORM), eps());
     }
 
     /** Concatenates captured target hidden states along the feature axis → (S, L, F). */
@@ -161,19 +170,29 @@ public final class Drafter implements AutoCloseable {
         Ops.Rotary blockRotary = rotary(blockPositions);
         Ops.Rotary contextRotary = rotary(contextPositions);
         NDArray x = Ops.embed(blockIds, target.embeddings()); // (S, Q, C)
-        FusedOps fused = FusedOps.on(device(), "drafter_layer").orElse(null); // one call per layer on a GPU
+        var fused = backend().kernels(Backend.Op.DRAFTER_LAYER);
+        if (fused.isPresent()) {
+            return fusedLayers(fused.get(), x, context, blockRotary, contextRotary, mask);
+        }
         for (int l = 0; l < layers.length; l++) {
-            if (fused != null) {
-                Layer n = layers[l];
-                NDArray[] w = {params.get(n.inputNorm), params.get(n.q), params.get(n.k), params.get(n.v), params.get(n.o),
-                    params.get(n.qNorm), params.get(n.kNorm), params.get(n.postNorm), params.get(n.gate), params.get(n.up),
-                    params.get(n.down)};
-                x = fused.drafterLayer(x, context, w, blockRotary, contextRotary, mask, config.numHeads(),
-                        config.numKvHeads(), config.headDim(), eps());
-                continue;
-            }
             NDArray[] ctxKv = contextKv(l, context, contextRotary); // (S, G, L, D) each
             x = layer(l, x, blockRotary, ctxKv[0], ctxKv[1], mask);
+        }
+        return x;
+    }
+
+    /**
+     * Every layer as one call each (training and decoding alike): each derives its context K/V from the
+     * context states (S, L, C) inside the call, as {@link #contextKv} + {@link #layer} do eagerly.
+     */
+    private NDArray fusedLayers(FusedOps fused, NDArray x, NDArray context, Ops.Rotary blockRotary,
+            Ops.Rotary contextRotary, NDArray mask) {
+        for (Layer n : layers) {
+            NDArray[] w = {params.get(n.inputNorm), params.get(n.q), params.get(n.k), params.get(n.v), params.get(n.o),
+                params.get(n.qNorm), params.get(n.kNorm), params.get(n.postNorm), params.get(n.gate), params.get(n.up),
+                params.get(n.down)};
+            x = fused.drafterLayer(x, context, w, blockRotary, contextRotary, mask, config.numHeads(),
+                    config.numKvHeads(), config.headDim(), eps());
         }
         return x;
     }
@@ -269,7 +288,7 @@ public final class Drafter implements AutoCloseable {
 
     /** Final norm and the target's LM head: (…, C) → (…, V). */
     public NDArray head(NDArray x) {
-        return Ops.linear(Ops.rmsNorm(x, params.get(FINAL_NORM), eps()), target.lmHead());
+        return Ops.linear(backend().rmsNorm(x, params.get(FINAL_NORM), eps()), target.lmHead());
     }
 
     /** The keys and values that context states inject into layer l: (S, G, L, D) each. */
@@ -278,7 +297,7 @@ public final class Drafter implements AutoCloseable {
         long s = context.getShape().get(0), len = context.getShape().get(1);
         int g = config.numKvHeads(), d = config.headDim();
         NDArray k = Ops.linear(context, params.get(n.k)).reshape(s, len, g, d); // (S, L, G, D)
-        k = Ops.rmsNorm(k, params.get(n.kNorm), eps());
+        k = backend().rmsNorm(k, params.get(n.kNorm), eps());
         k = Ops.rope(k.transpose(0, 2, 1, 3), rotary); // (S, G, L, D)
         NDArray v = Ops.linear(context, params.get(n.v)).reshape(s, len, g, d).transpose(0, 2, 1, 3);
         return new NDArray[] {k, v};
@@ -288,24 +307,32 @@ public final class Drafter implements AutoCloseable {
         Layer n = layers[l];
         long s = x.getShape().get(0), q = x.getShape().get(1);
         int h = config.numHeads(), g = config.numKvHeads(), d = config.headDim();
-        NDArray xn = Ops.rmsNorm(x, params.get(n.inputNorm), eps()); // (S, Q, C)
-        NDArray qh = Ops.rmsNorm(Ops.linear(xn, params.get(n.q)).reshape(s, q, h, d), params.get(n.qNorm), eps());
+        Backend ops = backend();
+        NDArray xn = ops.rmsNorm(x, params.get(n.inputNorm), eps()); // (S, Q, C)
+        NDArray qh = ops.rmsNorm(Ops.linear(xn, params.get(n.q)).reshape(s, q, h, d), params.get(n.qNorm), eps());
         qh = Ops.rope(qh.transpose(0, 2, 1, 3), rotary); // (S, H, Q, D)
-        NDArray kb = Ops.rmsNorm(Ops.linear(xn, params.get(n.k)).reshape(s, q, g, d), params.get(n.kNorm), eps());
+        NDArray kb = ops.rmsNorm(Ops.linear(xn, params.get(n.k)).reshape(s, q, g, d), params.get(n.kNorm), eps());
         kb = Ops.rope(kb.transpose(0, 2, 1, 3), rotary); // (S, G, Q, D)
         NDArray vb = Ops.linear(xn, params.get(n.v)).reshape(s, q, g, d).transpose(0, 2, 1, 3); // (S, G, Q, D)
         NDArray k = ctxK.concat(kb, 2); // (S, G, L+Q, D): context first, then the block
         NDArray v = ctxV.concat(vb, 2);
-        NDArray attn = Ops.attention(qh, k, v, mask).transpose(0, 2, 1, 3).reshape(s, q, (long) h * d); // (S, Q, H·D)
+        NDArray attn = ops.attention(qh, k, v, mask).transpose(0, 2, 1, 3).reshape(s, q, (long) h * d); // (S, Q, H·D)
         x = x.add(Ops.linear(attn, params.get(n.o)));
-        NDArray xn2 = Ops.rmsNorm(x, params.get(n.postNorm), eps());
-        return x.add(Ops.swiGlu(xn2, params.get(n.gate), params.get(n.up), params.get(n.down)));
+        NDArray xn2 = ops.rmsNorm(x, params.get(n.postNorm), eps());
+        return x.add(ops.swiGlu(xn2, params.get(n.gate), params.get(n.up), params.get(n.down)));
     }
 
-    // ---- decoding: context K/V cached per layer ----------------------------------------------
+    // ---- decoding: context K/V cached per layer (or the context states, for the fused layer) ------
 
-    /** A KV cache for the drafter's injected context, one per decoded sequence. */
+    /**
+     * A cache for the drafter's injected context, one per decoded sequence: each layer's keys and values, or,
+     * where the backend fuses the drafter layer, the context states (one row of width C), from which that
+     * layer derives its keys and values in the call training makes.
+     */
     public KvCache newContextCache(NDManager parent, int capacity) {
+        if (backend().fuses(Backend.Op.DRAFTER_LAYER)) {
+            return new KvCache(parent, 1, 1, 1, capacity, config.hiddenSize(), computeType());
+        }
         return new KvCache(parent, config.numLayers(), 1, config.numKvHeads(), capacity, config.headDim(), DataType.FLOAT32);
     }
 
@@ -316,8 +343,14 @@ public final class Drafter implements AutoCloseable {
     public void appendContext(KvCache cache, NDArray features) {
         NDManager scope = features.getManager();
         int t = Math.toIntExact(features.getShape().get(1));
+        NDArray ctx = contextStates(features); // (1, T, C)
+        if (backend().fuses(Backend.Op.DRAFTER_LAYER)) {
+            NDArray row = ctx.expandDims(1); // (1, 1, T, C)
+            cache.append(0, row, row, scope);
+            cache.advance(t);
+            return;
+        }
         NDArray positions = scope.arange(cache.length(), cache.length() + t).toType(DataType.INT64, false).reshape(1, t);
-        NDArray ctx = contextStates(features);
         Ops.Rotary rotary = rotary(positions);
         for (int l = 0; l < layers.length; l++) {
             NDArray[] kv = contextKv(l, ctx, rotary);
@@ -359,11 +392,24 @@ public final class Drafter implements AutoCloseable {
         Ops.Rotary rotary = rotary(positions);
         NDArray mask = scope.zeros(new Shape(1, 1, b, p + b)); // everything before the anchor, and the block
         NDArray x = Ops.embed(scope.create(ids).reshape(1, b), target.embeddings()); // (1, B, C)
+        x = blockLayers(cache, x, rotary, mask, scope);
+        return head(x.get(":, 1:, :")).reshape(b - 1, -1);
+    }
+
+    /** The drafter's layers over one block x (1, B, C) after the cached context: (1, B, C). */
+    private NDArray blockLayers(KvCache cache, NDArray x, Ops.Rotary rotary, NDArray mask, NDManager scope) {
+        var fused = backend().kernels(Backend.Op.DRAFTER_LAYER);
+        if (fused.isPresent()) {
+            int p = cache.length();
+            NDArray context = cache.view(0, scope)[0].reshape(1, p, config.hiddenSize()); // (1, p, C)
+            NDArray positions = scope.arange(0, p).toType(DataType.INT64, false).reshape(1, p);
+            return fusedLayers(fused.get(), x, context, rotary, rotary(positions), mask);
+        }
         for (int l = 0; l < layers.length; l++) {
             NDArray[] kv = cache.view(l, scope); // (1, G, p, D)
             x = layer(l, x, rotary, kv[0], kv[1], mask);
         }
-        return head(x.get(":, 1:, :")).reshape(b - 1, -1);
+        return x;
     }
 
     /** Several denoising steps: the least confident slots are re-masked and predicted again. */
@@ -384,11 +430,8 @@ public final class Drafter implements AutoCloseable {
             for (int i = 0; i < b; i++) {
                 ids[i] = fixed[i] ? tokens[i] : config.maskTokenId();
             }
-            NDArray x = Ops.embed(scope.create(ids).reshape(1, b), target.embeddings()); // (1, B, C)
-            for (int l = 0; l < layers.length; l++) {
-                NDArray[] kv = cache.view(l, scope); // (1, G, p, D)
-                x = layer(l, x, rotary, kv[0], kv[1], mask);
-            }
+            NDArray x = blockLayers(cache, Ops.embed(scope.create(ids).reshape(1, b), target.embeddings()), rotary, mask,
+                    scope); // (1, B, C)
             NDArray logits = head(x.get(":, 1:, :")).reshape(b - 1, -1); // (B−1, V)
             long[] best = logits.argMax(1).toLongArray();
             int take = step == steps - 1 ? remaining : Math.max(1, (b - 1) / steps);

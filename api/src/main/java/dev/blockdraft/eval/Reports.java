@@ -41,7 +41,7 @@ public final class Reports {
             }
             if (r.provenance().isPresent()) {
                 var p = r.provenance().get();
-                html = html.text("Provenance: git " + p.gitCommit() + ", " + p.engine() + ", device " + p.device() + ", "
+                html = html.text("Provenance: git " + p.gitCommit() + ", " + p.engine() + ", device " + p.device() + " (" + p.backend() + " ops), "
                         + p.createdAt());
             }
         }

@@ -312,7 +312,7 @@ public final class SpeculativeEvaluator {
             if (target.folder() != null) {
                 parents.put("target", target.folder().toAbsolutePath().toString());
             }
-            provenance = Provenance.capture("acceptance", target.model().device().toString(), 0, s, dataFiles, parents);
+            provenance = Provenance.capture("acceptance", target.model().backend(), 0, s, dataFiles, parents);
         }
         return new AcceptanceReport(objective, drafterName != null ? drafterName : defaultDrafterName(drafter),
                 targetName(target), b, results, settings, provenance);

@@ -15,6 +15,7 @@ import dev.blockdraft.io.JsonFiles;
 import dev.blockdraft.io.Provenance;
 import dev.blockdraft.lm.Devices;
 import dev.blockdraft.lm.Target;
+import dev.blockdraft.nn.Backend;
 import dev.blockdraft.train.DrafterTrainer;
 import dev.blockdraft.train.RegeneratedData;
 import dev.blockdraft.train.TrainerState;
@@ -274,7 +275,7 @@ public final class GridRunner {
         settings.put("objective_spec", e.objective());
         Map<String, String> parents = Map.of("target", e.target().folder().toString(),
                 "regenerated", regeneratedFolder.toAbsolutePath().toString());
-        String deviceName = target.model().device().toString();
+        Backend backend = target.model().backend();
         Path drafterDir = folder.resolve(DRAFTER_FOLDER);
         int padId = target.tokenizer().padId();
         TrainerState state = Files.isDirectory(drafterDir) ? TrainerState.read(drafterDir) : null;
@@ -295,7 +296,7 @@ public final class GridRunner {
             if (e.featureLayers() != null) {
                 dc = dc.withFeatureLayers(e.featureLayers());
             }
-            Provenance provenance = Provenance.capture("drafter", deviceName, cell.seed(), settings, Map.of(), parents);
+            Provenance provenance = Provenance.capture("drafter", backend, cell.seed(), settings, Map.of(), parents);
             drafter = Drafter.initialize(dc, target.model(), cell.seed());
             try {
                 TrainingRun run = new DrafterTrainer(e.training(), Objectives.parse(e.objective()), trainingListeners)
@@ -326,9 +327,9 @@ public final class GridRunner {
             Map<String, String> allParents = new LinkedHashMap<>(parents);
             allParents.put("drafter", drafterDir.toAbsolutePath().toString());
             Provenance p = measured == null
-                    ? Provenance.capture("grid-cell", deviceName, cell.seed(), all, Map.of(), allParents)
+                    ? Provenance.capture("grid-cell", backend, cell.seed(), all, Map.of(), allParents)
                     : new Provenance("grid-cell", measured.createdAt(), measured.gitCommit(), measured.javaVersion(),
-                            measured.os(), measured.engine(), measured.device(), cell.seed(), all, measured.dataSha256(),
+                            measured.os(), measured.engine(), measured.device(), measured.backend(), cell.seed(), all, measured.dataSha256(),
                             allParents);
             report = report.withProvenance(p);
             report.writeJson(folder.resolve(REPORT_FILE));

@@ -7,6 +7,7 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
+import dev.blockdraft.nn.Backend;
 import dev.blockdraft.nn.FusedOps;
 import dev.blockdraft.nn.Ops;
 import dev.blockdraft.nn.StateDict;
@@ -41,6 +42,7 @@ public final class LlamaModel implements AutoCloseable {
     private final NDArray ropeSin; // (P, D)
     private final NDArray ropeSignedSin; // (P, D): sin with its first half negated, as Ops.Rotary holds it
     private final LayerNames[] layers;
+    private final Backend backend; // eager or fused ops, chosen once for this model
 
     /** Parameter names of one decoder layer, built once so the forward pass does no string work. */
     private record LayerNames(String inputNorm, String q, String k, String v, String o, String qBias, String kBias,
@@ -67,12 +69,12 @@ public final class LlamaModel implements AutoCloseable {
     public static final String FINAL_NORM = "model.norm.weight";
     public static final String LM_HEAD = "lm_head.weight";
 
-    LlamaModel(LlamaConfig config, StateDict params) {
-        this(config, params, ropeTablesFor(config, params));
+    LlamaModel(LlamaConfig config, StateDict params, Backend backend) {
+        this(config, params, ropeTablesFor(config, params), backend);
     }
 
-    private LlamaModel(LlamaConfig config, StateDict params, NDArray[] rope) {
-        this(config, params, rope[0], rope[1], signedSin(rope[1]));
+    private LlamaModel(LlamaConfig config, StateDict params, NDArray[] rope, Backend backend) {
+        this(config, params, rope[0], rope[1], signedSin(rope[1]), backend);
     }
 
     /** sin (P, D) with its first half negated, in sin's manager: the factor rotate_half multiplies. */
@@ -99,7 +101,13 @@ public final class LlamaModel implements AutoCloseable {
         return rope;
     }
 
-    private LlamaModel(LlamaConfig config, StateDict params, NDArray ropeCos, NDArray ropeSin, NDArray ropeSignedSin) {
+    private LlamaModel(LlamaConfig config, StateDict params, NDArray ropeCos, NDArray ropeSin, NDArray ropeSignedSin,
+            Backend backend) {
+        if (!backend.device().equals(params.manager().getDevice())) {
+            throw new IllegalArgumentException("a backend for " + backend.device() + " cannot run parameters on "
+                    + params.manager().getDevice());
+        }
+        this.backend = backend;
         this.config = config;
         this.params = params;
         this.ropeCos = ropeCos;
@@ -124,12 +132,28 @@ public final class LlamaModel implements AutoCloseable {
         cos.attach(workingParams.manager());
         sin.attach(workingParams.manager());
         signedSin.attach(workingParams.manager());
-        return new LlamaModel(config, workingParams, cos, sin, signedSin);
+        return new LlamaModel(config, workingParams, cos, sin, signedSin, backend);
     }
 
-    /** A freshly initialised model: N(0, 0.02) weights as in HF, norms at one, biases at zero. */
+    /**
+     * The same model with another backend (e.g. eager next to fused, for a comparison). The view shares
+     * this model's parameters and rotary tables: close this model, not the view.
+     */
+    public LlamaModel withBackend(Backend other) {
+        return new LlamaModel(config, params, ropeCos, ropeSin, ropeSignedSin, other);
+    }
+
+    /**
+     * A freshly initialised model: N(0, 0.02) weights as in HF, norms at one, biases at zero; the device's
+     * backend ({@link Backend#forDevice}).
+     */
     public static LlamaModel initialize(LlamaConfig config, Device device, long seed) {
-        StateDict p = new StateDict(NDManager.newBaseManager(device));
+        return initialize(config, Backend.forDevice(device), seed);
+    }
+
+    /** {@link #initialize(LlamaConfig, Device, long)} on {@code backend}'s device, running on it. */
+    public static LlamaModel initialize(LlamaConfig config, Backend backend, long seed) {
+        StateDict p = new StateDict(NDManager.newBaseManager(backend.device()));
         SplittableRandom rng = new SplittableRandom(seed);
         parameterShapes(config).forEach((name, shape) -> {
             if (name.endsWith("norm.weight")) {
@@ -140,12 +164,15 @@ public final class LlamaModel implements AutoCloseable {
                 p.normal(name, shape, 0.02, rng);
             }
         });
-        return new LlamaModel(config, p);
+        return new LlamaModel(config, p, backend);
     }
 
-    /** Wraps loaded parameters; {@link HfCheckpoint} has checked every name and shape. */
+    /**
+     * Wraps loaded parameters, with their device's backend ({@link Backend#forDevice}, resolved now);
+     * {@link HfCheckpoint} has checked every name and shape.
+     */
     public static LlamaModel fromParameters(LlamaConfig config, StateDict params) {
-        return new LlamaModel(config, params);
+        return new LlamaModel(config, params, Backend.forDevice(params.manager().getDevice()));
     }
 
     /** The HF parameter names and shapes this config needs, in checkpoint order. */
@@ -192,6 +219,11 @@ public final class LlamaModel implements AutoCloseable {
 
     public Device device() {
         return params.manager().getDevice();
+    }
+
+    /** Eager or fused ops, chosen when this model was made; its drafter and optimizers use the same. */
+    public Backend backend() {
+        return backend;
     }
 
     public NDManager manager() {
@@ -261,7 +293,7 @@ public final class LlamaModel implements AutoCloseable {
         }
         NDArray mask;
         // plain causal attention over the new tokens alone: the fused kernel needs no mask at all
-        FusedOps causalKernel = leftPad == null && offset == 0 ? FusedOps.on(device(), "attention").orElse(null) : null;
+        FusedOps causalKernel = leftPad == null && offset == 0 ? backend.kernels(Backend.Op.ATTENTION).orElse(null) : null;
         int s = offset + t;
         if (causalKernel != null) {
             mask = null;
@@ -360,7 +392,7 @@ public final class LlamaModel implements AutoCloseable {
         boolean frozen = !params.get(EMBED).hasGradient();
         // a frozen full-sequence forward (the drafter's features, scoring): one fused call per layer on a GPU
         FusedOps fusedLayer = frozen && causalKernel != null && cache == null
-                ? FusedOps.on(device(), "decoder_layer").orElse(null) : null;
+                ? backend.kernels(Backend.Op.DECODER_LAYER).orElse(null) : null;
         // a decode or verification step's temporaries are tiny: a scope per layer would only add calls
         boolean layerScopes = frozen && ids.getShape().size() > LAYER_SCOPE_MIN_TOKENS;
         boolean inputCaptured = false;
@@ -403,7 +435,7 @@ public final class LlamaModel implements AutoCloseable {
         NDArray out = null;
         if (logits != Logits.NONE) {
             NDArray last = logits == Logits.LAST && t > 1 ? x.get(new NDIndex(":, -1:, :")) : x; // (B, T|1, C)
-            out = Ops.linear(Ops.rmsNorm(last, params.get(FINAL_NORM), config.rmsNormEps()), lmHead()); // (B, T, V)
+            out = Ops.linear(backend.rmsNorm(last, params.get(FINAL_NORM), config.rmsNormEps()), lmHead()); // (B, T, V)
         }
         return new Output(out, hidden);
     }
@@ -437,12 +469,12 @@ public final class LlamaModel implements AutoCloseable {
         for (var e : params.asMap().entrySet()) {
             half.put(e.getKey(), e.getValue().toType(DataType.FLOAT16, true));
         }
-        return new LlamaModel(config, half);
+        return new LlamaModel(config, half, backend);
     }
 
     /** Applies the final norm and LM head to hidden states (B, T, C) → logits (B, T, V). */
     public NDArray logitsOf(NDArray hidden) {
-        return Ops.linear(Ops.rmsNorm(hidden, params.get(FINAL_NORM), config.rmsNormEps()), lmHead());
+        return Ops.linear(backend.rmsNorm(hidden, params.get(FINAL_NORM), config.rmsNormEps()), lmHead());
     }
 
     /** One decoder layer; {@code causalKernel} (when not null) replaces {@code mask} with fused causal attention. */
@@ -452,13 +484,13 @@ public final class LlamaModel implements AutoCloseable {
         int h = config.numAttentionHeads(), g = config.numKeyValueHeads(), d = config.headDim();
         double eps = config.rmsNormEps();
 
-        NDArray xn = Ops.rmsNorm(x, params.get(n.inputNorm), eps); // (B, T, C)
+        NDArray xn = backend.rmsNorm(x, params.get(n.inputNorm), eps); // (B, T, C)
         NDArray q = Ops.linear(xn, params.get(n.q), bias(n.qBias)).reshape(b, t, h, d); // (B, T, H, D)
         NDArray k = Ops.linear(xn, params.get(n.k), bias(n.kBias)).reshape(b, t, g, d); // (B, T, G, D)
         NDArray v = Ops.linear(xn, params.get(n.v), bias(n.vBias)).reshape(b, t, g, d); // (B, T, G, D)
         if (config.qkNorm()) {
-            q = Ops.rmsNorm(q, params.get(n.qNorm), eps);
-            k = Ops.rmsNorm(k, params.get(n.kNorm), eps);
+            q = backend.rmsNorm(q, params.get(n.qNorm), eps);
+            k = backend.rmsNorm(k, params.get(n.kNorm), eps);
         }
         // q and k rotated together: the same arithmetic per element, half the calls
         NDList qk = Ops.rope(q.concat(k, 2).transpose(0, 2, 1, 3), rotary).split(new long[] {h}, 1); // (B, H+G, T, D)
@@ -470,11 +502,11 @@ public final class LlamaModel implements AutoCloseable {
             k = kv[0]; // (B, G, S, D)
             v = kv[1];
         }
-        NDArray attn = (causalKernel != null ? causalKernel.causal(q, k, v) : Ops.attention(q, k, v, mask)) // (B, H, T, D)
+        NDArray attn = (causalKernel != null ? causalKernel.causal(q, k, v) : backend.attention(q, k, v, mask)) // (B, H, T, D)
                 .transpose(0, 2, 1, 3).reshape(b, t, (long) h * d); // (B, T, H·D)
         x = x.add(Ops.linear(attn, params.get(n.o))); // (B, T, C)
-        NDArray xn2 = Ops.rmsNorm(x, params.get(n.postNorm), eps);
-        return x.add(Ops.swiGlu(xn2, params.get(n.gate), params.get(n.up), params.get(n.down)));
+        NDArray xn2 = backend.rmsNorm(x, params.get(n.postNorm), eps);
+        return x.add(backend.swiGlu(xn2, params.get(n.gate), params.get(n.up), params.get(n.down)));
     }
 
     private NDArray fusedLayer(FusedOps fused, int l, NDArray x, Ops.Rotary rotary) {

@@ -25,24 +25,23 @@ import java.util.logging.Logger;
 /**
  * Torch functions DJL 0.36's JNI does not bind — fused attention ({@code scaled_dot_product_attention},
  * flash and memory-efficient kernels), fused AdamW — and groups of ops run as one call (RMSNorm, SwiGLU,
- * a frozen model's whole decoder layer, a drafter layer in training), through a parameterless TorchScript module
- * ({@code tools/make_fused_ops.py}; the layer there must stay the one in {@code LlamaModel}, which
- * {@code FusedOpsTest} checks).
+ * a frozen model's whole decoder layer, a drafter layer in training and decoding), through a parameterless
+ * TorchScript module ({@code tools/make_fused_ops.py}; the layers there must stay those of {@code LlamaModel}
+ * and {@code Drafter}, which {@code FusedOpsTest} checks).
  *
  * <p>Why: on a GPU the step was bound by the host, one JNI call and kernel launch per op; eager
  * attention also materialised (B, H, T, S) scores. A TorchScript method runs its ops in C++ under the
  * caller's grad mode, so the drafter's backward goes through them too.
  *
- * <p>On by default where the arrays live on a GPU; CPUs keep the eager ops (their results are what
- * the tests pin down). {@code -Dblockdraft.fusedOps=off} turns them off everywhere, {@code =on} on for
- * CPUs too; {@code -Dblockdraft.fusedOps.skip=rms_norm,swiglu} keeps the named ones eager
- * (attention, rms_norm, swiglu, decoder_layer, drafter_layer, adamw); {@code -Dblockdraft.fusedOpsModule=FILE} loads another copy
- * of the module. TorchScript's optimising executor is switched off for the calling thread: it
- * re-profiled a method at every new input shape.
+ * <p>Which of these a model uses is its {@link Backend}'s choice, made once per model and device;
+ * {@code -Dblockdraft.fusedOpsModule=FILE} loads another copy of the module (a GPU host's own build). The
+ * module's generator is pinned by {@code fused_ops.pt.sha256} beside it ({@code FusedOpsModuleTest}).
+ * TorchScript's optimising executor is switched off for the calling thread: it re-profiled a method at
+ * every new input shape.
  */
 public final class FusedOps {
     private static final Logger LOG = Logger.getLogger(FusedOps.class.getName());
-    private static final String RESOURCE = "fused_ops.pt";
+    static final String RESOURCE = "fused_ops.pt";
     private static final Map<Device, Optional<FusedOps>> LOADED = new ConcurrentHashMap<>();
     private static final ThreadLocal<Boolean> PLAIN_EXECUTOR = ThreadLocal.withInitial(() -> false);
 
@@ -57,28 +56,9 @@ public final class FusedOps {
         this.manager = manager;
     }
 
-    /** The fused {@code op} for arrays on {@code device}, or empty where the eager one is to be used. */
-    public static Optional<FusedOps> on(Device device, String op) {
-        String skip = System.getProperty("blockdraft.fusedOps.skip", "");
-        for (String s : skip.split(",")) {
-            if (s.trim().equals(op)) {
-                return Optional.empty();
-            }
-        }
-        return on(device);
-    }
-
-    /** The fused ops for arrays on {@code device}, or empty where the eager ops are to be used. */
-    public static Optional<FusedOps> on(Device device) {
-        String mode = System.getProperty("blockdraft.fusedOps", "auto");
-        boolean wanted = switch (mode) {
-            case "off" -> false;
-            case "on" -> true;
-            case "auto" -> device.isGpu();
-            default -> throw new IllegalArgumentException(
-                    "-Dblockdraft.fusedOps must be auto, on or off, not '" + mode + "'");
-        };
-        return wanted ? LOADED.computeIfAbsent(device, FusedOps::load) : Optional.empty();
+    /** The module on {@code device}, loaded once per device; empty where it does not load (logged). */
+    static Optional<FusedOps> forDevice(Device device) {
+        return LOADED.computeIfAbsent(device, FusedOps::load);
     }
 
     static Optional<FusedOps> load(Device device) {

@@ -40,9 +40,8 @@ public final class Ops {
     }
 
     /**
-     * RMSNorm over the last axis: x / sqrt(mean(x²) + eps) · w, HF's formula in every case. Where
-     * {@link FusedOps} are on (GPUs), HF's own code in one call: x widened to fp32, normalised,
-     * narrowed back, times w. The eager versions follow.
+     * RMSNorm over the last axis: x / sqrt(mean(x²) + eps) · w, HF's formula in every case, with eager
+     * ops ({@link Backend#rmsNorm} chooses between this and the fused call).
      *
      * <p>fp16: mean(x²) overflows fp16 once |x| passes 256. For a frozen weight (a half-precision
      * target's features: no graph to keep) it is computed in fp32 and narrowed again. For a trained
@@ -54,10 +53,6 @@ public final class Ops {
      * the formula where mean(x²) is within a few orders of eps.)
      */
     public static NDArray rmsNorm(NDArray x, NDArray weight, double eps) {
-        var fused = FusedOps.on(x.getDevice(), "rms_norm");
-        if (fused.isPresent()) {
-            return fused.get().rmsNorm(x, weight, eps); // HF's formula in fp32 inside, one call
-        }
         if (x.getDataType() == DataType.FLOAT16) {
             if (!weight.hasGradient()) {
                 NDArray x32 = x.toType(DataType.FLOAT32, false);
@@ -75,12 +70,8 @@ public final class Ops {
         return x.div(ms.add(Scalars.of(ms, eps)).sqrt()).mul(weight);
     }
 
-    /** SwiGLU MLP: down(silu(gate(x)) · up(x)). */
+    /** SwiGLU MLP: down(silu(gate(x)) · up(x)), eager. */
     public static NDArray swiGlu(NDArray x, NDArray gate, NDArray up, NDArray down) {
-        var fused = FusedOps.on(x.getDevice(), "swiglu");
-        if (fused.isPresent()) {
-            return fused.get().swiGlu(x, gate, up, down);
-        }
         NDArray a = linear(x, gate);
         NDArray g = a.mul(Activation.sigmoid(a)); // silu
         return linear(g.mul(linear(x, up)), down);
@@ -146,9 +137,9 @@ public final class Ops {
     }
 
     /**
-     * Scaled dot-product attention with grouped kv heads: PyTorch's fused kernels where
-     * {@link FusedOps} are on (GPUs), else eager, without materialising repeated keys: the R
-     * query heads of a group are folded into the query length, so one batched matmul per group
+     * Scaled dot-product attention with grouped kv heads, eager (explicit score matrices; the reference
+     * {@link Backend#attention}'s fused kernels are tested against), without materialising repeated keys:
+     * the R query heads of a group are folded into the query length, so one batched matmul per group
      * serves them all.
      *
      * @param q (B, H, T, D)
@@ -158,12 +149,6 @@ public final class Ops {
      * @return (B, H, T, D)
      */
     public static NDArray attention(NDArray q, NDArray k, NDArray v, NDArray additiveMask) {
-        var fused = FusedOps.on(q.getDevice(), "attention");
-        return fused.isPresent() ? fused.get().masked(q, k, v, additiveMask) : eagerAttention(q, k, v, additiveMask);
-    }
-
-    /** {@link #attention} with explicit score matrices, whatever the device (the reference the fused kernels are tested against). */
-    public static NDArray eagerAttention(NDArray q, NDArray k, NDArray v, NDArray additiveMask) {
         Shape qs = q.getShape();
         long b = qs.get(0), h = qs.get(1), t = qs.get(2), d = qs.get(3);
         long g = k.getShape().get(1), s = k.getShape().get(2);

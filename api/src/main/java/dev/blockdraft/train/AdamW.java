@@ -2,11 +2,11 @@ package dev.blockdraft.train;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
+import dev.blockdraft.nn.Backend;
 import dev.blockdraft.nn.FusedOps;
 import dev.blockdraft.nn.Scalars;
 import dev.blockdraft.nn.StateDict;
 import java.util.ArrayList;
-import java.util.Collection;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -26,11 +26,18 @@ public final class AdamW implements AutoCloseable {
     private final double eps;
     private final double weightDecay;
     private final NDManager manager;
+    private final Backend backend;
     private final Map<String, NDArray> firstMoment = new LinkedHashMap<>();
     private final Map<String, NDArray> secondMoment = new LinkedHashMap<>();
     private int stepCount;
 
+    /** An optimizer for parameters on {@code parent}'s device, with that device's backend ({@link Backend#forDevice}). */
     public AdamW(NDManager parent, double beta1, double beta2, double eps, double weightDecay) {
+        this(parent, beta1, beta2, eps, weightDecay, Backend.forDevice(parent.getDevice()));
+    }
+
+    /** With {@code backend}'s fused AdamW and global-norm kernels where it fuses {@code adamw}, eager ops otherwise. */
+    public AdamW(NDManager parent, double beta1, double beta2, double eps, double weightDecay, Backend backend) {
         if (beta1 < 0 || beta1 >= 1 || beta2 < 0 || beta2 >= 1) {
             throw new IllegalArgumentException("betas (" + beta1 + ", " + beta2 + ") must be within [0, 1)");
         }
@@ -39,11 +46,21 @@ public final class AdamW implements AutoCloseable {
         this.eps = eps;
         this.weightDecay = weightDecay;
         this.manager = parent.newSubManager();
+        this.backend = backend;
     }
 
-    /** The usual LLM setting: betas (0.9, 0.95), eps 1e-8. */
+    /** The usual LLM setting: betas (0.9, 0.95), eps 1e-8, on the model's backend. */
+    public static AdamW standard(NDManager parent, double weightDecay, Backend backend) {
+        return new AdamW(parent, 0.9, 0.95, 1e-8, weightDecay, backend);
+    }
+
+    /** {@link #standard(NDManager, double, Backend)} with the device's backend. */
     public static AdamW standard(NDManager parent, double weightDecay) {
         return new AdamW(parent, 0.9, 0.95, 1e-8, weightDecay);
+    }
+
+    public Backend backend() {
+        return backend;
     }
 
     public int stepCount() {
@@ -79,11 +96,14 @@ public final class AdamW implements AutoCloseable {
         return grads;
     }
 
-    /** L2 norm of several arrays together, with one host sync; NaN or infinity if any entry is. */
-    public static double norm(Iterable<NDArray> arrays) {
+    /**
+     * L2 norm of several arrays together, with one host sync; NaN or infinity if any entry is. One
+     * {@code _foreach_norm} kernel where the backend fuses {@code adamw}.
+     */
+    public double norm(Iterable<NDArray> arrays) {
         List<NDArray> all = new ArrayList<>();
         arrays.forEach(all::add);
-        var fused = fusedKernels(all);
+        var fused = all.isEmpty() ? Optional.<FusedOps>empty() : backend.kernels(Backend.Op.ADAMW);
         if (fused.isPresent()) {
             try (NDArray n = fused.get().globalNorm(all)) {
                 return n.getFloat();
@@ -102,8 +122,8 @@ public final class AdamW implements AutoCloseable {
      * unscaled gradients of fp16 working copies), multiplied by {@code gradScale} first; PyTorch's
      * AdamW: {@code p ← p·(1 − lr·wd)}, then {@code p ← p − lr/bc1 · m / (√v/√bc2 + eps)}.
      *
-     * <p>On a GPU, PyTorch's fused AdamW kernel ({@link FusedOps}, the kernel behind
-     * {@code torch.optim.AdamW(fused=True)}). Elsewhere eager ops, not DJL's native {@code adamUpdate}
+     * <p>Where the backend fuses {@code adamw} (GPUs by default), PyTorch's fused AdamW kernel ({@link FusedOps},
+     * the kernel behind {@code torch.optim.AdamW(fused=True)}). Elsewhere eager ops, not DJL's native {@code adamUpdate}
      * kernel: that kernel was 2–3 ms faster per step on an H200, but with it identical CPU runs ended on
      * different weights (resume tests failed in about half of their runs; the cause was not found), and
      * a resumable trainer must be reproducible.
@@ -112,7 +132,7 @@ public final class AdamW implements AutoCloseable {
         stepCount++;
         double bc1 = 1 - Math.pow(beta1, stepCount);
         double bc2 = 1 - Math.pow(beta2, stepCount);
-        var fused = fusedKernels(params.asMap().values());
+        var fused = params.asMap().isEmpty() ? Optional.<FusedOps>empty() : backend.kernels(Backend.Op.ADAMW);
         if (fused.isPresent()) {
             fusedStep(fused.get(), params, grads, lr, gradScale);
             return;
@@ -154,7 +174,7 @@ public final class AdamW implements AutoCloseable {
     }
 
     /**
-     * The same update with PyTorch's fused AdamW kernel (a GPU's default, see {@link FusedOps}): one
+     * The same update with PyTorch's fused AdamW kernel (a GPU's default, see {@link Backend}): one
      * call for all tensors instead of ~10 ops each. Weight decay only on matrices, as above, so
      * two groups.
      */
@@ -177,11 +197,6 @@ public final class AdamW implements AutoCloseable {
             }
             fused.adamW(p, g, m, v, lr, beta1, beta2, decayed ? weightDecay : 0, eps, stepCount, 1 / gradScale);
         }
-    }
-
-    /** PyTorch's fused AdamW and norm kernels for the arrays' device, where {@link FusedOps} are on. */
-    private static Optional<FusedOps> fusedKernels(Collection<NDArray> arrays) {
-        return arrays.isEmpty() ? Optional.empty() : FusedOps.on(arrays.iterator().next().getDevice(), "adamw");
     }
 
     /** Sets every gradient to zero (PyTorch accumulates gradients across backward passes). */

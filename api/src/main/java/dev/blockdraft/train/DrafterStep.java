@@ -73,7 +73,7 @@ public final class DrafterStep implements AutoCloseable {
         this.precision = precision;
         boolean half = halfTarget || precision == Precision.FP16;
         this.featureModel = half ? drafter.target().halfPrecisionCopy() : drafter.target();
-        this.optimizer = AdamW.standard(drafter.parameters().manager(), config.weightDecay());
+        this.optimizer = AdamW.standard(drafter.parameters().manager(), config.weightDecay(), drafter.backend());
         this.scaler = scaler;
         drafter.parameters().requireGradients(precision == Precision.FP32); // fp16 takes gradients on copies
     }

@@ -29,7 +29,7 @@ final class GradientStep {
         if (working != master) {
             grads.replaceAll((name, g) -> g.getDataType() == DataType.FLOAT32 ? g : g.toType(DataType.FLOAT32, false));
         }
-        double gradNorm = AdamW.norm(grads.values()) / (microBatches * lossScale);
+        double gradNorm = optimizer.norm(grads.values()) / (microBatches * lossScale);
         boolean finite = Double.isFinite(gradNorm);
         if (scaler != null) {
             scaler.update(finite);

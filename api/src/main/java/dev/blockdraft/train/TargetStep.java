@@ -30,7 +30,7 @@ public final class TargetStep implements AutoCloseable {
         this.model = model;
         this.config = config;
         this.precision = precision;
-        this.optimizer = AdamW.standard(model.manager(), config.weightDecay());
+        this.optimizer = AdamW.standard(model.manager(), config.weightDecay(), model.backend());
         this.scaler = precision == Precision.FP16 ? LossScaler.dynamic() : null;
         model.parameters().requireGradients(precision == Precision.FP32);
     }

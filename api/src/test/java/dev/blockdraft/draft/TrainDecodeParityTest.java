@@ -10,6 +10,7 @@ import ai.djl.ndarray.NDManager;
 import dev.blockdraft.lm.KvCache;
 import dev.blockdraft.lm.LlamaConfig;
 import dev.blockdraft.lm.LlamaModel;
+import dev.blockdraft.nn.Backend;
 import dev.blockdraft.train.BlockSampler;
 import dev.blockdraft.train.RegeneratedData;
 import java.util.ArrayList;
@@ -80,6 +81,32 @@ class TrainDecodeParityTest {
                         assertArrayEquals(expected, fromDense, 2e-5f, "sequence " + s + " anchor " + a);
                         assertArrayEquals(fromDense, fromRows, 2e-5f, "row layout, sequence " + s + " anchor " + a);
                     }
+                }
+            }
+        }
+    }
+
+    /**
+     * With the fused backend, decoding runs the fused drafter layer training runs (over cached context
+     * states): the same logits as training at the same anchors, and as the eager decoder.
+     */
+    @Test
+    void theFusedBackendDecodesWhatItTrainsAndWhatEagerDecodes() {
+        try (LlamaModel t = LlamaModel.initialize(target(), Backend.fused(Device.cpu()), 3);
+                Drafter d = Drafter.initialize(DrafterConfig.forTarget(t.config(), "t", 5, MASK).withLayers(2), t, 4)) {
+            assertTrue(d.backend().fuses(Backend.Op.DRAFTER_LAYER));
+            Drafter eager = d.over(d.parameters(), t.withBackend(Backend.eager(Device.cpu())));
+            int[] ids = randomIds(1, 30);
+            int[] anchors = {6, 15, 27};
+            int k = d.config().slots();
+            try (NDManager scope = t.manager().newSubManager()) {
+                BlockBatch batch = new BlockSampler(5, BlockSampler.ALL, 64, MASK, PAD)
+                        .at(List.of(new RegeneratedData.Sequence(ids, 6)), List.of(anchors));
+                float[] trained = d.slotLogits(t, batch.toDevice(scope)).toFloatArray();
+                for (int j = 0; j < anchors.length; j++) {
+                    float[] fused = decodeLogits(d, ids, anchors[j]);
+                    assertArrayEquals(slice(trained, j, k), fused, 2e-5f, "fused decode vs training at " + anchors[j]);
+                    assertArrayEquals(decodeLogits(eager, ids, anchors[j]), fused, 1e-4f, "fused vs eager decode at " + anchors[j]);
                 }
             }
         }

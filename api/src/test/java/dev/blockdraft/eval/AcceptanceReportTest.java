@@ -98,7 +98,7 @@ class AcceptanceReportTest {
     @Test
     void jsonRoundTripsExactly(@TempDir Path dir) {
         Provenance provenance = new Provenance("acceptance", "2025-01-01T00:00:00Z", "abc123", "17", "Linux amd64",
-                "DJL 0.36.0", "cpu()", 0, Map.of("max_new_tokens", "16"), Map.of("gsm8k.jsonl", "ff00"), Map.of());
+                "DJL 0.36.0", "cpu()", "eager", 0, Map.of("max_new_tokens", "16"), Map.of("gsm8k.jsonl", "ff00"), Map.of());
         AcceptanceReport report = sample().withProvenance(provenance);
         Path file = report.writeJson(dir.resolve("sub/report.json"));
         AcceptanceReport back = AcceptanceReport.readJson(file);
