@@ -24,7 +24,8 @@ bench() { "$JAVA_HOME/bin/java" $DJL_JAVA_OPTS -cp "$CP:$DJL_CP" dev.blockdraft.
 
 ours() {  # one round of blockdraft, its BENCH_JSON line appended to ours_$KIND.jsonl
   local extra=()
-  [[ $KIND == train ]] && extra=(--target-steps 0)  # the drafter step is what the reference times
+  # the drafter step is what the reference times; fp16 mixed precision against its bf16 autocast (like for like)
+  [[ $KIND == train ]] && extra=(--target-steps 0 --precision ${TRAIN_PRECISION:-fp16})
   if bench "$KIND" --device "${DEVICE:-gpu}" "${extra[@]}" --json "$VS/round.json" ${BENCH_ARGS:-} >> "$VS/bench_$KIND.txt" 2>> "$VS/bench_$KIND.err"; then
     cat "$VS/round.json" >> "$VS/ours_$KIND.jsonl"
   else

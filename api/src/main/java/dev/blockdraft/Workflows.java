@@ -8,6 +8,7 @@ import dev.blockdraft.draft.Drafter;
 import dev.blockdraft.eval.OfflineTau;
 import dev.blockdraft.io.Provenance;
 import dev.blockdraft.lm.Target;
+import dev.blockdraft.train.AnswerStats;
 import dev.blockdraft.train.DraftValidation;
 import dev.blockdraft.train.PromptMix;
 import dev.blockdraft.train.RegeneratedData;
@@ -67,6 +68,9 @@ public final class Workflows {
         mix.counts().forEach((k, v) -> s.put("available_" + k, Integer.toString(v)));
         s.put("conversations_answered", Integer.toString(chosen.size()));
         tokens.forEach((domain, t) -> s.put("sequences_" + domain, t[0] + " (" + t[1] + " response tokens)"));
+        // degenerate answers inflate held-out τ: say how many there were
+        s.put("answers_train", AnswerStats.of(trainSeqs, recipe.maxNewTokens()).describe());
+        s.put("answers_validation", AnswerStats.of(valSeqs, recipe.maxNewTokens()).describe());
         Map<String, Path> files = new LinkedHashMap<>();
         for (String name : Corpus.STANDARD_FILES) {
             files.put(name, folder.corpus(name));
