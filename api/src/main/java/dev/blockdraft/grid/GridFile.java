@@ -43,6 +43,7 @@ import java.util.function.Function;
  *   "baseline": "uniform",                         // default: the first objective
  *   "seeds": [1, 2], "steps": [60], "block_sizes": [8],
  *   "drafts": [1, 4],                              // K > 1: the K = 1 cell's drafter, multi-draft self-selection
+ *   "temperatures": [0, 1],                        // T > 0: the same drafter, exact speculative sampling at T
  *   "layers": 1, "feature_layers": "spread", "precision": "fp32", "device": "cpu",
  *   "regeneration": {"conversations": 96, "validation": 12, "max_new_tokens": 48, "follow_up_share": 0.5,
  *                    "max_prompt_tokens": 160, "batch": 32, "temperature": 0, "top_p": 1, "seed": 1234},
@@ -58,7 +59,7 @@ import java.util.function.Function;
  */
 public final class GridFile {
     private static final Set<String> TOP = Set.of("name", "out", "targets", "objectives", "baseline", "seeds", "steps",
-            "block_sizes", "drafts", "layers", "feature_layers", "precision", "device", "regeneration", "training", "eval");
+            "block_sizes", "drafts", "temperatures", "layers", "feature_layers", "precision", "device", "regeneration", "training", "eval");
     private static final Set<String> REGENERATION = Set.of("conversations", "validation", "follow_up_share", "max_new_tokens",
             "max_prompt_tokens", "batch", "temperature", "top_p", "seed");
     private static final Set<String> TRAINING = Set.of("batch", "seq_len", "lr", "warmup_steps", "weight_decay", "grad_accum",
@@ -141,6 +142,13 @@ public final class GridFile {
         RegenerationRecipe recipe = regeneration(o, RegenerationRecipe.defaultsFor(kind));
         Experiment.EvalPlan eval = eval(o);
         List<Integer> drafts = list(o, "drafts", List.of(1), e -> asInt(e, "drafts[]", 1));
+        List<Double> temperatures = list(o, "temperatures", List.of(0.0), e -> {
+            double t = asDouble(e, "temperatures[]");
+            if (!(t >= 0 && t <= 100)) {
+                throw error("temperatures[]", t + " must be within [0, 100] (0 = greedy)");
+            }
+            return t;
+        });
 
         List<Cell> cells = new ArrayList<>();
         for (Experiment.TargetRef target : targets) {
@@ -148,14 +156,17 @@ public final class GridFile {
                 for (int b : blockSizes) {
                     for (int n : steps) {
                         for (long seed : seeds) {
-                            for (int k : drafts) {
-                                // K > 1: the same drafter (trained once, by the K = 1 cell) with multi-draft self-selection
-                                Experiment.EvalPlan plan = k == 1 ? eval
-                                        : eval.withDecoding(dev.blockdraft.spec.Decoding.greedy().withDrafts(k)).withOfflineTau(false);
-                                DraftTrainConfig tc = base.withSteps(n).withSeed(seed);
-                                Experiment e = new Experiment(target, recipe, b, layers, featureLayers, objective.getValue(), tc,
-                                        precision, device, plan);
-                                cells.add(new Cell(Cell.nameOf(objective.getKey(), seed, e), objective.getKey(), seed, e));
+                            for (double t : temperatures) {
+                                for (int k : drafts) {
+                                    // K > 1 or T > 0: the same drafter (trained once, by the greedy K = 1 cell),
+                                    // decoded with multi-draft self-selection and/or exact speculative sampling
+                                    Experiment.EvalPlan plan = k == 1 && t == 0 ? eval
+                                            : eval.withDecoding(decoding(t, k)).withOfflineTau(false);
+                                    DraftTrainConfig tc = base.withSteps(n).withSeed(seed);
+                                    Experiment e = new Experiment(target, recipe, b, layers, featureLayers, objective.getValue(),
+                                            tc, precision, device, plan);
+                                    cells.add(new Cell(Cell.nameOf(objective.getKey(), seed, e), objective.getKey(), seed, e));
+                                }
                             }
                         }
                     }
@@ -167,6 +178,13 @@ public final class GridFile {
         } catch (IllegalArgumentException e) {
             throw BadInputException.of(file, e.getMessage(), e);
         }
+    }
+
+    /** Greedy (T = 0) or speculative sampling at temperature T, with K candidate blocks. */
+    private static dev.blockdraft.spec.Decoding decoding(double temperature, int drafts) {
+        dev.blockdraft.spec.Decoding d = temperature == 0 ? dev.blockdraft.spec.Decoding.greedy()
+                : dev.blockdraft.spec.Decoding.of(dev.blockdraft.lm.Sampling.temperature(temperature));
+        return drafts > 1 ? d.withDrafts(drafts) : d;
     }
 
     /** Label → spec, in file order. */

@@ -89,6 +89,31 @@ class GridFileTest {
     }
 
     @Test
+    void temperaturesAxisSamplesWithTheGreedyCellsDrafter() {
+        Grid plain = read("t0", null);
+        Grid both = read("t1", "\"temperatures\": [0, 1], \"drafts\": [1, 2]");
+        assertEquals(4 * plain.cells().size(), both.cells().size());
+        for (Cell c : plain.cells()) {
+            Cell same = both.cells().stream().filter(x -> x.name().equals(c.name())).findFirst().orElseThrow();
+            assertEquals(c.experiment().settingsHash(), same.experiment().settingsHash(), "T = 0, K = 1 hashes as before");
+            Cell t1 = both.cells().stream().filter(x -> x.name().equals(c.name() + "-T1.0")).findFirst().orElseThrow();
+            Cell t1k2 = both.cells().stream().filter(x -> x.name().equals(c.name() + "-K2-T1.0")).findFirst().orElseThrow();
+            assertEquals(c.objective() + " T=1.0", t1.arm());
+            assertEquals(1.0, t1.experiment().eval().decoding().sampling().temperature());
+            assertEquals(2, t1k2.experiment().eval().decoding().drafts());
+            assertEquals(c.experiment().drafterHash(), t1.experiment().drafterHash(), "one drafter for every decoding");
+            assertEquals(c.experiment().drafterHash(), t1k2.experiment().drafterHash());
+            assertNotEquals(t1.experiment().settingsHash(), t1k2.experiment().settingsHash());
+        }
+    }
+
+    @Test
+    void aNegativeTemperatureNamesTheKeyAndTheFile() {
+        BadInputException e = assertThrows(BadInputException.class, () -> read("tneg", "\"temperatures\": [-1]"));
+        assertTrue(e.getMessage().contains("temperatures[]") && e.getMessage().contains("[0, 100]"), e.getMessage());
+    }
+
+    @Test
     void theBuilderMakesTheSameCellsAsTheGridFile() throws Exception {
         Path file = dir.resolve("same.json");
         Files.writeString(file, "{\"targets\": [" + TinyGrid.quote(target) + "], \"objectives\": [\"uniform\", \"paper\"],"
