@@ -64,14 +64,18 @@ def main():
     ap.add_argument("--run", required=True, help="label of this run, e.g. '2026-12-01 session 5'")
     ap.add_argument("--commands-file", required=True)
     ap.add_argument("--merge", help="an existing zoo-tau.json whose records of other runs are kept")
+    ap.add_argument("--earlier-commands-file", action="append", default=[],
+                    help="the COMMANDS.txt of a run whose records --merge keeps (repeatable): its commands come first")
     ap.add_argument("--unlabelled-run", default="earlier run", help="run label for merged records that have none")
     ap.add_argument("--json", required=True)
     a = ap.parse_args()
 
     records = cell_records(a.grid, a.run)
     report = load(os.path.join(a.grid, "report.json"))
-    with open(a.commands_file) as f:
-        commands = [l.rstrip("\n") for l in f if l.strip() and not l.startswith("#")]
+    def read_commands(path):
+        with open(path) as f:
+            return [l.rstrip("\n") for l in f if l.strip() and not l.startswith("#")]
+    commands = read_commands(a.commands_file)
     out = {"commands": commands, "device": "NVIDIA H200", "records": records}
     out["over_seeds"] = [dict(row, run=a.run) for row in report["rows"]]
     out["over_seeds_method"] = report["method"]
@@ -101,7 +105,7 @@ def main():
         for d in old_decode:
             d.setdefault("run", a.unlabelled_run)
         out["decode"] = [d for d in old_decode if d.get("run") != a.run] + out.get("decode", [])
-        out["commands"] = [c for c in old.get("commands", []) if c not in commands] + commands
+        out["commands"] = [c for f in a.earlier_commands_file for c in read_commands(f)] + commands
     with open(a.json, "w") as f:
         json.dump(out, f, indent=1)
 
