@@ -11,6 +11,8 @@ import dev.blockdraft.Workflows;
 import dev.blockdraft.data.Benchmark;
 import dev.blockdraft.draft.DrafterConfig;
 import dev.blockdraft.io.BadInputException;
+import dev.blockdraft.lm.Sampling;
+import dev.blockdraft.spec.Decoding;
 import dev.blockdraft.train.BlockSampler;
 import dev.blockdraft.train.DraftTrainConfig;
 import dev.blockdraft.train.Precision;
@@ -111,14 +113,14 @@ public final class GridFile {
         Path out = outFlag != null ? outFlag : Path.of(string(o, "out", "runs/grids/" + Cell.safe(fileName)));
 
         List<String> targetSpecs = list(o, "targets", List.of("default"), e -> asString(e, "targets[]"));
-        List<Experiment.TargetRef> targets = new ArrayList<>();
+        List<Path> targets = new ArrayList<>();
         for (String t : targetSpecs) {
             Path folder = t.equals("default") ? Workflows.defaultTargetFolder() : Path.of(t);
             if (!Files.isRegularFile(folder.resolve("config.json"))) {
                 throw error("targets", "\"" + t + "\": no target at " + folder.toAbsolutePath()
                         + " (a folder with config.json; \"default\" is datasets/targets/default)");
             }
-            targets.add(Experiment.TargetRef.of(folder));
+            targets.add(folder);
         }
 
         Map<String, String> objectives = objectives(o);
@@ -150,41 +152,27 @@ public final class GridFile {
             return t;
         });
 
-        List<Cell> cells = new ArrayList<>();
-        for (Experiment.TargetRef target : targets) {
-            for (Map.Entry<String, String> objective : objectives.entrySet()) {
-                for (int b : blockSizes) {
-                    for (int n : steps) {
-                        for (long seed : seeds) {
-                            for (double t : temperatures) {
-                                for (int k : drafts) {
-                                    // K > 1 or T > 0: the same drafter (trained once, by the greedy K = 1 cell),
-                                    // decoded with multi-draft self-selection and/or exact speculative sampling
-                                    Experiment.EvalPlan plan = k == 1 && t == 0 ? eval
-                                            : eval.withDecoding(decoding(t, k)).withOfflineTau(false);
-                                    DraftTrainConfig tc = base.withSteps(n).withSeed(seed);
-                                    Experiment e = new Experiment(target, recipe, b, layers, featureLayers, objective.getValue(),
-                                            tc, precision, device, plan);
-                                    cells.add(new Cell(Cell.nameOf(objective.getKey(), seed, e), objective.getKey(), seed, e));
-                                }
-                            }
-                        }
-                    }
-                }
+        List<Decoding> decodings = new ArrayList<>(); // K > 1 or T > 0: the greedy K = 1 cell's drafter, decoded otherwise
+        for (double t : temperatures) {
+            for (int k : drafts) {
+                Decoding d = t == 0 ? Decoding.greedy() : Decoding.of(Sampling.temperature(t));
+                decodings.add(k > 1 ? d.withDrafts(k) : d);
             }
         }
+        // the cells are the builder's cross product, so a grid file and Grid.builder make the same grid
+        GridBuilder g = Grid.builder(name).out(out).targets(targets.toArray(Path[]::new)).baseline(baseline)
+                .seeds(seeds.stream().mapToLong(Long::longValue).toArray()).steps(steps.stream().mapToInt(Integer::intValue).toArray())
+                .blockSizes(blockSizes.stream().mapToInt(Integer::intValue).toArray()).layers(layers).featureLayers(featureLayers)
+                .precision(precision).device(device).regeneration(r -> recipe).training(t -> base).eval(eval)
+                .decodings(decodings.toArray(Decoding[]::new));
+        for (Map.Entry<String, String> objective : objectives.entrySet()) {
+            g = g.objective(objective.getKey(), objective.getValue());
+        }
         try {
-            return new Grid(name, file, out, baseline, new ArrayList<>(objectives.keySet()), cells);
+            return new Grid(name, file, out, baseline, new ArrayList<>(objectives.keySet()), g.build().cells());
         } catch (IllegalArgumentException e) {
             throw BadInputException.of(file, e.getMessage(), e);
         }
-    }
-
-    /** Greedy (T = 0) or speculative sampling at temperature T, with K candidate blocks. */
-    private static dev.blockdraft.spec.Decoding decoding(double temperature, int drafts) {
-        dev.blockdraft.spec.Decoding d = temperature == 0 ? dev.blockdraft.spec.Decoding.greedy()
-                : dev.blockdraft.spec.Decoding.of(dev.blockdraft.lm.Sampling.temperature(temperature));
-        return drafts > 1 ? d.withDrafts(drafts) : d;
     }
 
     /** Label → spec, in file order. */

@@ -345,22 +345,28 @@ public final class GridReport implements dev.blockdraft.report.Displayable {
         return o;
     }
 
+    /** The keys every JSONL line starts with: which cell, arm and benchmark it is of. */
+    private static JsonObject lineOf(CellResult c, AcceptanceReport.BenchmarkResult b) {
+        JsonObject j = new JsonObject();
+        j.addProperty("cell", c.cell().name());
+        j.addProperty("target", c.cell().target());
+        j.addProperty("objective", c.cell().objective());
+        j.addProperty("arm", c.cell().arm());
+        j.addProperty("seed", c.cell().seed());
+        j.addProperty("block_size", c.cell().blockSize());
+        j.addProperty("train_steps", c.cell().steps());
+        j.addProperty("drafts", c.cell().experiment().eval().decoding().drafts());
+        j.addProperty("benchmark", b.benchmark().cliName());
+        return j;
+    }
+
     /** One JSON line per cell × benchmark × prompt. */
     public String perPromptJsonl() {
         StringBuilder out = new StringBuilder();
         for (CellResult c : cells) {
             for (AcceptanceReport.BenchmarkResult b : c.report().results()) {
                 for (AcceptanceReport.PromptResult p : b.perPrompt()) {
-                    JsonObject j = new JsonObject();
-                    j.addProperty("cell", c.cell().name());
-                    j.addProperty("target", c.cell().target());
-                    j.addProperty("objective", c.cell().objective());
-                    j.addProperty("arm", c.cell().arm());
-                    j.addProperty("seed", c.cell().seed());
-                    j.addProperty("block_size", c.cell().blockSize());
-                    j.addProperty("train_steps", c.cell().steps());
-                    j.addProperty("drafts", c.cell().experiment().eval().decoding().drafts());
-                    j.addProperty("benchmark", b.benchmark().cliName());
+                    JsonObject j = lineOf(c, b);
                     j.addProperty("prompt", p.id());
                     j.add("tau", number(p.tau()));
                     j.addProperty("steps", p.steps());
@@ -377,16 +383,7 @@ public final class GridReport implements dev.blockdraft.report.Displayable {
         StringBuilder out = new StringBuilder();
         for (CellResult c : cells) {
             for (AcceptanceReport.BenchmarkResult b : c.report().results()) {
-                JsonObject j = new JsonObject();
-                j.addProperty("cell", c.cell().name());
-                j.addProperty("target", c.cell().target());
-                j.addProperty("objective", c.cell().objective());
-                j.addProperty("arm", c.cell().arm());
-                j.addProperty("seed", c.cell().seed());
-                j.addProperty("block_size", c.cell().blockSize());
-                j.addProperty("train_steps", c.cell().steps());
-                j.addProperty("drafts", c.cell().experiment().eval().decoding().drafts());
-                j.addProperty("benchmark", b.benchmark().cliName());
+                JsonObject j = lineOf(c, b);
                 j.add("tau", number(b.tau()));
                 j.add("speedup", number(b.speedup()));
                 j.addProperty("steps", b.stats().steps());
