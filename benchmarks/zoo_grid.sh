@@ -50,9 +50,9 @@ case $PHASE in
   finish)
     RESERVE=${FINISH_RESERVE:-200} run_cells
     $BD ablate "$GRID" --report > "$OUTDIR/report.txt" 2>&1; tail -n 60 "$OUTDIR/report.txt"
+    target=$(python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['targets'][0])" "$GRID")
     if [[ -n "${SAMPLING:-}" ]] && (( $(left) > 60 )); then # SAMPLING="uniform=<cell> paper=<cell>"
       drafters=""; for e in $SAMPLING; do drafters+=" ${e%%=*}=$OUTDIR/${e#*=}/drafter/best"; done
-      target=$(python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['targets'][0])" "$GRID")
       stamp "sampling grid"
       BD="$BD" DATA="$DATA" OUT="$OUTDIR/sampling" TARGET="$target" DRAFTERS="$drafters" DEADLINE=$(( $(left) - 60 )) \
           bash benchmarks/sampling_grid.sh
@@ -64,7 +64,6 @@ print(best[1] if best else "")
 EOF
 )
     if [[ -n "$best" ]] && (( $(left) > 20 )); then
-      target=$(python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['targets'][0])" "$GRID")
       stamp "bench decode $best"
       timeout -s INT "$(left)" $BD bench decode --device ${DEVICE:-gpu} --target "$target" --drafter "$best/drafter/best" --prompts 6 \
           --max-new-tokens 128 --json "$OUTDIR/decode.json" > "$OUTDIR/logs/decode.txt" 2>&1; tail -n 8 "$OUTDIR/logs/decode.txt"
