@@ -58,6 +58,30 @@ def mean_tau(rows):
     return sum(taus) / len(taus) if taus else None
 
 
+def paired(per_prompt, a, b, resamples=10000, seed=1):
+    """B against A on the same prompts and seeds: the relative change of mean τ per benchmark and over all
+    prompts, with a 95% percentile interval from resampling prompts (both arms together)."""
+    import random
+    rows = [json.loads(l) for l in open(per_prompt) if l.strip()]
+    tau = {}
+    for r in rows:
+        if r.get("drafts", 1) == 1 and r["objective"] in (a, b):
+            tau.setdefault((r["benchmark"], r["seed"], r["prompt"]), {})[r["objective"]] = r["tau"]
+    both = {k: v for k, v in tau.items() if a in v and b in v}
+    rng = random.Random(seed)
+    def change(keys):
+        return sum(both[k][b] for k in keys) / sum(both[k][a] for k in keys) - 1
+    result = {"a": a, "b": b, "method": f"paired percentile bootstrap over prompts, {resamples} resamples", "benchmarks": {}}
+    for bench in BENCHMARKS + ["all"]:
+        keys = [k for k in both if bench == "all" or k[0] == bench]
+        if not keys:
+            continue
+        draws = sorted(change([rng.choice(keys) for _ in keys]) for _ in range(resamples))
+        result["benchmarks"][bench] = {"change": change(keys), "ci_low": draws[int(0.025 * resamples)],
+                                       "ci_high": draws[int(0.975 * resamples) - 1], "prompts": len(keys)}
+    return result
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("grid")
@@ -68,6 +92,8 @@ def main():
                     help="the COMMANDS.txt of a run whose records --merge keeps (repeatable): its commands come first")
     ap.add_argument("--unlabelled-run", default="earlier run", help="run label for merged records that have none")
     ap.add_argument("--json", required=True)
+    ap.add_argument("--pair", action="append", default=[], metavar="A:B",
+                    help="also the paired change of objective B against A from per_prompt.jsonl (repeatable)")
     a = ap.parse_args()
 
     records = cell_records(a.grid, a.run)
@@ -94,8 +120,11 @@ def main():
     decode = os.path.join(a.grid, "decode.json")
     if os.path.exists(decode):
         out["decode"] = [dict(load(decode), run=a.run)]
+    out["paired"] = [dict(paired(os.path.join(a.grid, "per_prompt.jsonl"), *p.split(":", 1)), run=a.run) for p in a.pair]
     if a.merge and os.path.exists(a.merge):
         old = load(a.merge)
+        for key in ("over_seeds", "sampling", "paired"):  # other runs' rows are kept beside this run's
+            out[key] = [r for r in old.get(key, []) if r.get("run", a.unlabelled_run) != a.run] + out[key]
         for r in old.get("records", []):
             r.setdefault("run", a.unlabelled_run)
         kept = [r for r in old.get("records", []) if r["run"] != a.run]
@@ -128,6 +157,12 @@ def main():
         held = sorted({(x["seed"], x["held_out_tau"]) for x in records if x["objective"] == o})
         print(f"| {o} | " + " | ".join(cells) + f" | {mean_tau(mine):.2f} | "
               + ", ".join(f"{t:.2f} (seed {s})" for s, t in held) + " |")
+    for p in out["paired"]:
+        if p["run"] != a.run:
+            continue
+        print()
+        print(f"{p['b']} against {p['a']} (paired): " + ", ".join(
+            f"{k} {100 * v['change']:+.1f}% [{100 * v['ci_low']:+.1f}, {100 * v['ci_high']:+.1f}]" for k, v in p["benchmarks"].items()))
     if sampling:
         print()
         print("| drafter | setting | mean τ | tokens/s (all evals at once) | " + " | ".join(BENCHMARKS) + " |")
