@@ -57,7 +57,7 @@ final class GenerateCommand implements Callable<Integer> {
             Engine.getInstance().setRandomSeed((int) seed);
             int[] ids = raw ? target.tokenizer().encode(prompt) : target.template().promptIds(List.of(), prompt);
             Generator.Generation g = Generator.generate(target.model(), ids, maxNewTokens, sampler,
-                    raw ? -1 : target.tokenizer().eosId());
+                    raw ? new int[0] : target.tokenizer().stopIds());
             System.out.println(target.tokenizer().decode(g.tokens(), true));
             if (stats) {
                 System.err.printf("%d tokens in %.2f s (%.1f tokens/s)%n", g.tokens().length, g.seconds(), g.tokensPerSecond());

@@ -192,7 +192,7 @@ public final class SpeculativeEvaluator {
                     + target + "; build or load the drafter with this target's model");
         }
         ChatTemplate template = target.template();
-        int eos = target.tokenizer().eosId();
+        int[] stops = target.tokenizer().stopIds();
         int vocab = target.tokenizer().vocabSize();
         int b = drafter.config().blockSize();
         int context = target.config().maxPositionEmbeddings();
@@ -235,7 +235,7 @@ public final class SpeculativeEvaluator {
                             break;
                         }
                         int budget = Math.min(settings.maxNewTokens(), room);
-                        SpeculativeDecoder.Output out = decoder.generate(ids, budget, eos);
+                        SpeculativeDecoder.Output out = decoder.generate(ids, budget, stops);
                         stats = stats.plus(out.stats());
                         promptSteps += out.stats().steps();
                         promptEmitted += out.stats().emitted();
@@ -260,7 +260,7 @@ public final class SpeculativeEvaluator {
                         int[] plain = null;
                         if (settings.measureBaseline()) {
                             Generator.Generation g = Generator.generate(target.model(), ids, budget,
-                                    decoding.sampling().sampler(new SplittableRandom(decoding.seed())), eos);
+                                    decoding.sampling().sampler(new SplittableRandom(decoding.seed())), stops);
                             plain = g.tokens();
                             plainTokens += plain.length;
                             plainSeconds += g.seconds();

@@ -18,10 +18,24 @@ public final class Generator {
     }
 
     /**
-     * Generates up to {@code maxNewTokens} after {@code prompt}, stopping after {@code stopId}
-     * (included) when it is ≥ 0.
+     * Whether {@code token} ends generation: it is one of {@code stopIds} (a tokenizer's
+     * {@code stopIds()}: the eos token and {@code generation_config.json}'s; none, or only negative
+     * ids, to decode to the budget).
      */
-    public static Generation generate(LlamaModel model, int[] prompt, int maxNewTokens, Sampler sampler, int stopId) {
+    public static boolean isStop(int token, int... stopIds) {
+        for (int id : stopIds) {
+            if (token == id) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /**
+     * Generates up to {@code maxNewTokens} after {@code prompt}, stopping after the first of
+     * {@code stopIds} (included; see {@link #isStop}).
+     */
+    public static Generation generate(LlamaModel model, int[] prompt, int maxNewTokens, Sampler sampler, int... stopIds) {
         int context = model.config().maxPositionEmbeddings();
         if (prompt.length == 0) {
             throw new IllegalArgumentException("empty prompt");
@@ -53,7 +67,7 @@ public final class Generator {
                     }
                     next.attach(scope); // outlives this step's scope
                     out[n++] = token;
-                    if (token == stopId) {
+                    if (isStop(token, stopIds)) {
                         break;
                     }
                 }
@@ -64,11 +78,11 @@ public final class Generator {
 
     /**
      * Generates for many prompts at once (left-padded into one batch), each row stopping at
-     * {@code stopId}; greedy rows give the same tokens as {@link #generate} up to float
+     * the first of {@code stopIds}; greedy rows give the same tokens as {@link #generate} up to float
      * summation order. Returns the new tokens per prompt, in input order.
      */
     public static List<int[]> generateBatch(LlamaModel model, List<int[]> prompts, int maxNewTokens, Sampler sampler,
-            int stopId) {
+            int... stopIds) {
         int rows = prompts.size();
         int longest = 0;
         for (int[] p : prompts) {
@@ -117,7 +131,7 @@ public final class Generator {
                     for (int r = 0; r < rows; r++) {
                         if (!done[r]) {
                             out[r][length[r]++] = (int) chosen[r];
-                            if (chosen[r] == stopId) {
+                            if (isStop((int) chosen[r], stopIds)) {
                                 done[r] = true;
                                 active--;
                             }

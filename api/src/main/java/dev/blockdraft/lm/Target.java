@@ -54,7 +54,7 @@ public record Target(Path folder, LlamaModel model, Tokenizer tokenizer, ChatTem
     /** Greedy or sampled reply to a single user turn, decoded to text. */
     public String reply(String user, int maxNewTokens, Sampler sampler) {
         int[] prompt = template.promptIds(java.util.List.of(), user);
-        Generator.Generation g = Generator.generate(model, prompt, maxNewTokens, sampler, tokenizer.eosId());
+        Generator.Generation g = Generator.generate(model, prompt, maxNewTokens, sampler, tokenizer.stopIds());
         return tokenizer.decode(g.tokens(), true);
     }
 

@@ -3,6 +3,7 @@ package dev.blockdraft.spec;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import dev.blockdraft.draft.Drafter;
+import dev.blockdraft.lm.Generator;
 import dev.blockdraft.lm.KvCache;
 import dev.blockdraft.lm.LlamaModel;
 import dev.blockdraft.lm.Sampling;
@@ -90,17 +91,17 @@ public final class SpeculativeDecoder {
     }
 
     /**
-     * Decodes up to {@code maxNewTokens} after {@code prompt}, stopping after {@code stopId}
-     * (included) when it is ≥ 0, with the random stream of {@link Decoding#seed()}.
+     * Decodes up to {@code maxNewTokens} after {@code prompt}, stopping after the first of
+     * {@code stopIds} (included; {@link Generator#isStop}), with the random stream of {@link Decoding#seed()}.
      */
-    public Output generate(int[] prompt, int maxNewTokens, int stopId) {
-        return generate(prompt, maxNewTokens, stopId, decoding.seed());
+    public Output generate(int[] prompt, int maxNewTokens, int... stopIds) {
+        return generate(prompt, maxNewTokens, stopIds, decoding.seed());
     }
 
-    /** As {@link #generate(int[], int, int)} with the random stream {@code new SplittableRandom(seed)}. */
-    public Output generate(int[] prompt, int maxNewTokens, int stopId, long seed) {
+    /** As {@link #generate(int[], int, int...)} with the random stream {@code new SplittableRandom(seed)}. */
+    public Output generate(int[] prompt, int maxNewTokens, int[] stopIds, long seed) {
         try (Sequence s = open(prompt, maxNewTokens)) {
-            return s.decode(seed, stopId);
+            return s.decode(seed, stopIds);
         }
     }
 
@@ -154,8 +155,8 @@ public final class SpeculativeDecoder {
         }
 
         /** Decodes from the prompt with the random stream {@code new SplittableRandom(seed)}. */
-        Output decode(long seed, int stopId) {
-            return decode(seed, stopId, null);
+        Output decode(long seed, int... stopIds) {
+            return decode(seed, stopIds, null);
         }
 
         /** The tree nodes the last step kept (the anchor and its accepted path), for tests. */
@@ -164,10 +165,10 @@ public final class SpeculativeDecoder {
         }
 
         /**
-         * As {@link #decode(long, int)}, handing {@code afterStep} the tokens emitted so far after every
+         * As {@link #decode(long, int...)}, handing {@code afterStep} the tokens emitted so far after every
          * verification step (the caches then hold the prompt and all of them but the last).
          */
-        Output decode(long seed, int stopId, java.util.function.Consumer<int[]> afterStep) {
+        Output decode(long seed, int[] stopIds, java.util.function.Consumer<int[]> afterStep) {
             if (targetCache.length() > promptLength) {
                 targetCache.truncate(promptLength);
                 draftContext.truncate(promptLength);
@@ -183,7 +184,7 @@ public final class SpeculativeDecoder {
             long t0 = System.nanoTime();
             int anchor = first.sample(rng);
             out[n++] = anchor;
-            boolean stopped = anchor == stopId;
+            boolean stopped = Generator.isStop(anchor, stopIds);
             while (!stopped && n < budget) {
                 try (NDManager step = scope.newSubManager()) {
                     int position = targetCache.length(); // the anchor's position
@@ -225,11 +226,11 @@ public final class SpeculativeDecoder {
                     for (int i = 0; i < accept && !stopped; i++) {
                         int token = tree.token(verdict.path()[i]);
                         out[n++] = token;
-                        stopped = token == stopId;
+                        stopped = Generator.isStop(token, stopIds);
                     }
                     if (!stopped) {
                         out[n++] = verdict.bonus();
-                        stopped = verdict.bonus() == stopId;
+                        stopped = Generator.isStop(verdict.bonus(), stopIds);
                     }
                     emitted += n - before;
                     anchor = verdict.bonus();

@@ -114,7 +114,7 @@ public final class Regenerator {
                     batchPrompts.add(encoded.get(i));
                 }
                 List<int[]> responses = Generator.generateBatch(target.model(), batchPrompts, s.maxNewTokens(), sampler,
-                        target.tokenizer().eosId());
+                        target.tokenizer().stopIds());
                 for (int j = 0; j < batch.size(); j++) {
                     int[] prompt = batchPrompts.get(j);
                     int[] response = responses.get(j);

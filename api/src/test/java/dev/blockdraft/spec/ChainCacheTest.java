@@ -45,7 +45,7 @@ class ChainCacheTest {
             try (SpeculativeDecoder.Sequence seq = decoder.open(prompt, budget)) {
                 KvCache cache = seq.targetCache();
                 int capacity = cache.capacity();
-                SpeculativeDecoder.Output out = seq.decode(0, -1, emitted -> {
+                SpeculativeDecoder.Output out = seq.decode(0, new int[0], emitted -> {
                     int[] text = new int[prompt.length + emitted.length - 1]; // all but the bonus token
                     System.arraycopy(prompt, 0, text, 0, prompt.length);
                     System.arraycopy(emitted, 0, text, prompt.length, emitted.length - 1);

@@ -95,7 +95,7 @@ class TreeCacheTest {
             int[] checked = new int[1];
             for (long seed = 0; seed < 4; seed++) {
                 try (SpeculativeDecoder.Sequence seq = decoder.open(prompt, 40)) {
-                    seq.decode(seed, -1, emitted -> {
+                    seq.decode(seed, new int[0], emitted -> {
                         int[] kept = seq.lastKept();
                         for (int i = 0; i < kept.length; i++) {
                             moved[0] += kept[i] != i ? 1 : 0;
