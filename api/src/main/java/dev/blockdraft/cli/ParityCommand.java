@@ -249,7 +249,7 @@ public final class ParityCommand implements Callable<Integer> {
                         Files.writeString(dir.resolve(HfCheckpoint.CONFIG), config.toJson());
                         try (OutputStream o = new BufferedOutputStream(
                                 Files.newOutputStream(dir.resolve(SafeTensors.SINGLE_FILE)), 1 << 20)) {
-                            SafeTensors.write(o, tensors, Map.of(), false);
+                            SafeTensors.write(o, tensors, Map.of(), SafeTensors.Stored.F32);
                         }
                     });
                 } else {

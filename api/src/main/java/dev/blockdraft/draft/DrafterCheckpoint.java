@@ -36,7 +36,7 @@ public final class DrafterCheckpoint {
         var tensors = SafeTensors.fromArrays(drafter.parameters().asMap());
         Files.writeString(dir.resolve(HfCheckpoint.CONFIG), drafter.config().toJson());
         try (OutputStream out = new BufferedOutputStream(Files.newOutputStream(dir.resolve(SafeTensors.SINGLE_FILE)), 1 << 20)) {
-            SafeTensors.write(out, tensors, Map.of("target", drafter.config().targetName()), false);
+            SafeTensors.write(out, tensors, Map.of("target", drafter.config().targetName()), SafeTensors.Stored.F32);
         }
         Files.writeString(dir.resolve(TargetFingerprint.FILE), TargetFingerprint.of(drafter.target()).toJson());
         for (Map.Entry<String, String> e : extraFiles.entrySet()) {

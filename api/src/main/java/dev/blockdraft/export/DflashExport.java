@@ -1,23 +1,17 @@
 package dev.blockdraft.export;
 
-import com.google.gson.Gson;
-import com.google.gson.JsonArray;
 import com.google.gson.JsonObject;
 import dev.blockdraft.draft.DflashConfig;
 import dev.blockdraft.draft.Drafter;
 import dev.blockdraft.draft.DrafterConfig;
 import dev.blockdraft.io.AtomicFiles;
 import dev.blockdraft.io.BadInputException;
-import dev.blockdraft.io.HalfFloats;
 import dev.blockdraft.io.JsonFiles;
 import dev.blockdraft.io.Provenance;
 import dev.blockdraft.io.SafeTensors;
 import java.io.BufferedOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
-import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -34,17 +28,15 @@ public final class DflashExport {
 
     /** The stored type of the exported weights. */
     public enum Precision {
-        BF16("BF16", "bfloat16", 2),
-        FP32("F32", "float32", 4);
+        BF16(SafeTensors.Stored.BF16, "bfloat16"),
+        FP32(SafeTensors.Stored.F32, "float32");
 
-        final String safetensorsType;
+        final SafeTensors.Stored stored;
         final String torchType;
-        final int bytes;
 
-        Precision(String safetensorsType, String torchType, int bytes) {
-            this.safetensorsType = safetensorsType;
+        Precision(SafeTensors.Stored stored, String torchType) {
+            this.stored = stored;
             this.torchType = torchType;
-            this.bytes = bytes;
         }
 
         /** "bf16" or "fp32" (also "bfloat16", "float32"). */
@@ -89,8 +81,8 @@ public final class DflashExport {
         AtomicFiles.writeFolder(out, dir -> {
             Files.writeString(dir.resolve("config.json"), DflashConfig.toJsonString(config, precision.torchType));
             try (OutputStream o = new BufferedOutputStream(Files.newOutputStream(dir.resolve(SafeTensors.SINGLE_FILE)), 1 << 20)) {
-                write(o, list, precision, Map.of("format", "pt", "exported_by", "blockdraft",
-                        "source", drafterDir.toAbsolutePath().normalize().toString()));
+                SafeTensors.write(o, list, Map.of("exported_by", "blockdraft",
+                        "source", drafterDir.toAbsolutePath().normalize().toString()), precision.stored);
             }
             if (Files.isRegularFile(provenance)) {
                 Files.copy(provenance, dir.resolve(Provenance.FILE));
@@ -118,49 +110,5 @@ public final class DflashExport {
             throw BadInputException.of(out, "--out is a non-empty folder that is not a DFlash drafter; refusing to replace it"
                     + " (give a new or empty folder)");
         }
-    }
-
-    /** A safetensors file of the tensors stored as {@code precision}, header padded to 8 bytes like HF's writer. */
-    static void write(OutputStream out, List<SafeTensors.Tensor> tensors, Precision precision, Map<String, String> metadata)
-            throws IOException {
-        JsonObject header = new JsonObject();
-        JsonObject meta = new JsonObject();
-        metadata.forEach(meta::addProperty);
-        header.add("__metadata__", meta);
-        long offset = 0;
-        for (SafeTensors.Tensor t : tensors) {
-            JsonObject o = new JsonObject();
-            o.addProperty("dtype", precision.safetensorsType);
-            JsonArray shape = new JsonArray();
-            for (long d : t.shape()) {
-                shape.add(d);
-            }
-            o.add("shape", shape);
-            JsonArray offsets = new JsonArray();
-            offsets.add(offset);
-            offset += (long) t.values().length * precision.bytes;
-            offsets.add(offset);
-            o.add("data_offsets", offsets);
-            header.add(t.name(), o);
-        }
-        byte[] headerBytes = new Gson().toJson(header).getBytes(StandardCharsets.UTF_8);
-        int padded = (headerBytes.length + 7) / 8 * 8;
-        out.write(ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putLong(padded).array());
-        out.write(headerBytes);
-        for (int i = headerBytes.length; i < padded; i++) {
-            out.write(' ');
-        }
-        for (SafeTensors.Tensor t : tensors) {
-            ByteBuffer data = ByteBuffer.allocate(t.values().length * precision.bytes).order(ByteOrder.LITTLE_ENDIAN);
-            for (float v : t.values()) {
-                if (precision == Precision.BF16) {
-                    data.putShort(HalfFloats.floatToBf16(v));
-                } else {
-                    data.putFloat(v);
-                }
-            }
-            out.write(data.array());
-        }
-        out.flush();
     }
 }

@@ -58,7 +58,7 @@ public final class ParitySample {
                     "target_hidden", features, "noise_embedding", noise, "position_ids", positions,
                     "lm_head", target.model().lmHead(), "draft_logits", logits)));
             AtomicFiles.write(file, o -> SafeTensors.write(new BufferedOutputStream(o, 1 << 20), tensors,
-                    Map.of("prompt", prompt, "block_size", Integer.toString(b)), false));
+                    Map.of("prompt", prompt, "block_size", Integer.toString(b)), SafeTensors.Stored.F32));
         }
     }
 }

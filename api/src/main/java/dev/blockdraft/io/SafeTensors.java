@@ -364,25 +364,37 @@ public final class SafeTensors {
         }
     }
 
-    /** A tensor to write: name, shape and fp32 values, stored as F32 or (narrowed) F16. */
+    /** A tensor to write: name, shape and fp32 values, stored as {@link Stored} says. */
     public record Tensor(String name, long[] shape, float[] values) {}
 
+    /** How written values are stored: fp32 as is, or narrowed (round to nearest even) to fp16 or bf16. */
+    public enum Stored {
+        F32(4), F16(2), BF16(2);
+
+        final int bytes;
+
+        Stored(int bytes) {
+            this.bytes = bytes;
+        }
+    }
+
     /**
-     * Writes tensors as one safetensors file (F32, or F16 when {@code fp16}), in the given order.
-     * Callers wrap this in {@link AtomicFiles}.
+     * Writes tensors as one safetensors file, in the given order, with {@code "format": "pt"} and
+     * {@code metadata} (sorted by key, so the same tensors give the same bytes) in its header. Callers wrap
+     * this in {@link AtomicFiles}.
      */
-    public static void write(OutputStream out, List<Tensor> tensors, Map<String, String> metadata, boolean fp16)
+    public static void write(OutputStream out, List<Tensor> tensors, Map<String, String> metadata, Stored stored)
             throws IOException {
         JsonObject header = new JsonObject();
         JsonObject meta = new JsonObject();
         meta.addProperty("format", "pt");
-        metadata.forEach(meta::addProperty);
+        new java.util.TreeMap<>(metadata).forEach(meta::addProperty);
         header.add("__metadata__", meta);
         long offset = 0;
-        int bpe = fp16 ? 2 : 4;
+        int bpe = stored.bytes;
         for (Tensor t : tensors) {
             JsonObject o = new JsonObject();
-            o.addProperty("dtype", fp16 ? "F16" : "F32");
+            o.addProperty("dtype", stored.name());
             JsonArray shape = new JsonArray();
             for (long d : t.shape()) {
                 shape.add(d);
@@ -407,10 +419,10 @@ public final class SafeTensors {
         for (Tensor t : tensors) {
             ByteBuffer data = ByteBuffer.allocate(t.values().length * bpe).order(ByteOrder.LITTLE_ENDIAN);
             for (float v : t.values()) {
-                if (fp16) {
-                    data.putShort(HalfFloats.floatToHalf(v));
-                } else {
-                    data.putFloat(v);
+                switch (stored) {
+                    case F32 -> data.putFloat(v);
+                    case F16 -> data.putShort(HalfFloats.floatToHalf(v));
+                    case BF16 -> data.putShort(HalfFloats.floatToBf16(v));
                 }
             }
             out.write(data.array());

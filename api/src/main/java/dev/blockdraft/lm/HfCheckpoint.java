@@ -102,7 +102,7 @@ public final class HfCheckpoint {
             Files.writeString(dir.resolve(CONFIG), model.config().toJson());
             try (OutputStream out = new java.io.BufferedOutputStream(
                     Files.newOutputStream(dir.resolve(SafeTensors.SINGLE_FILE)), 1 << 20)) {
-                SafeTensors.write(out, tensors, Map.of(), false);
+                SafeTensors.write(out, tensors, Map.of(), SafeTensors.Stored.F32);
             }
             if (tokenizerFolder != null) {
                 copyTokenizer(tokenizerFolder, dir);

@@ -73,7 +73,7 @@ public record TrainerState(int step, Map<String, String> config, Map<String, Str
         optimizer.firstMoments().forEach((k, v) -> arrays.put("exp_avg." + k, v));
         optimizer.secondMoments().forEach((k, v) -> arrays.put("exp_avg_sq." + k, v));
         try (OutputStream out = new BufferedOutputStream(Files.newOutputStream(dir.resolve(OPTIMIZER_FILE)), 1 << 20)) {
-            SafeTensors.write(out, SafeTensors.fromArrays(arrays), Map.of("step", "" + optimizer.stepCount()), false);
+            SafeTensors.write(out, SafeTensors.fromArrays(arrays), Map.of("step", "" + optimizer.stepCount()), SafeTensors.Stored.F32);
         }
     }
 

@@ -30,7 +30,7 @@ class SafeTensorsTest {
                 new SafeTensors.Tensor("b.weight", new long[] {1}, new float[] {7f}));
         Path f32 = dir.resolve("f32.safetensors");
         try (OutputStream out = Files.newOutputStream(f32)) {
-            SafeTensors.write(out, tensors, Map.of("k", "v"), false);
+            SafeTensors.write(out, tensors, Map.of("k", "v"), SafeTensors.Stored.F32);
         }
         SafeTensors st = SafeTensors.open(f32);
         assertArrayEquals(values, st.readFloats("a"));
@@ -42,12 +42,41 @@ class SafeTensorsTest {
 
         Path f16 = dir.resolve("f16.safetensors");
         try (OutputStream out = Files.newOutputStream(f16)) {
-            SafeTensors.write(out, tensors, Map.of(), true);
+            SafeTensors.write(out, tensors, Map.of(), SafeTensors.Stored.F16);
         }
         float[] half = SafeTensors.open(f16).readFloats("a");
         for (int i = 0; i < values.length; i++) {
             assertEquals(values[i], half[i], Math.abs(values[i]) * 1e-3 + 6e-8, "value " + i);
         }
+    }
+
+    @Test
+    void bf16IsRoundedToNearestEvenAndTheHeaderIsTheSameWhateverTheMapOrder() throws IOException {
+        float[] values = {1f, 1.00390625f, 1.01171875f, -3.14159f, 1e-30f, 65504f};
+        List<SafeTensors.Tensor> tensors = List.of(new SafeTensors.Tensor("w", new long[] {6}, values));
+        Path bf16 = dir.resolve("bf16.safetensors");
+        Map<String, String> meta = Map.of("z", "1", "a", "2", "m", "3", "source", "here");
+        try (OutputStream out = Files.newOutputStream(bf16)) {
+            SafeTensors.write(out, tensors, meta, SafeTensors.Stored.BF16);
+        }
+        SafeTensors st = SafeTensors.open(bf16);
+        assertEquals("BF16", st.entry("w").dtype());
+        float[] read = st.readFloats("w");
+        for (int i = 0; i < values.length; i++) {
+            assertEquals(HalfFloats.bf16ToFloat(HalfFloats.floatToBf16(values[i])), read[i], "value " + i);
+        }
+        assertEquals(1f, read[1], "1 + 2^-8 is a tie: to even, down");
+        assertEquals(1.015625f, read[2], "1 + 3 * 2^-8 is a tie: to even, up");
+        byte[] bytes = Files.readAllBytes(bf16);
+        int headerLen = (int) ByteBuffer.wrap(bytes, 0, 8).order(ByteOrder.LITTLE_ENDIAN).getLong();
+        String header = new String(bytes, 8, headerLen, StandardCharsets.UTF_8);
+        assertTrue(header.startsWith("{\"__metadata__\":{\"format\":\"pt\",\"a\":\"2\",\"m\":\"3\",\"source\":\"here\",\"z\":\"1\"}"),
+                header);
+        Path again = dir.resolve("again.safetensors");
+        try (OutputStream out = Files.newOutputStream(again)) {
+            SafeTensors.write(out, tensors, new java.util.HashMap<>(meta), SafeTensors.Stored.BF16);
+        }
+        assertArrayEquals(bytes, Files.readAllBytes(again));
     }
 
     @Test
@@ -88,7 +117,7 @@ class SafeTensorsTest {
     void truncatedFileIsAClearError() throws IOException {
         Path file = dir.resolve("t.safetensors");
         try (OutputStream out = Files.newOutputStream(file)) {
-            SafeTensors.write(out, List.of(new SafeTensors.Tensor("w", new long[] {4}, new float[] {1, 2, 3, 4})), Map.of(), false);
+            SafeTensors.write(out, List.of(new SafeTensors.Tensor("w", new long[] {4}, new float[] {1, 2, 3, 4})), Map.of(), SafeTensors.Stored.F32);
         }
         byte[] all = Files.readAllBytes(file);
         Files.write(file, java.util.Arrays.copyOf(all, all.length - 4));
@@ -119,10 +148,10 @@ class SafeTensorsTest {
         Path a = dir.resolve("model-00001-of-00002.safetensors");
         Path b = dir.resolve("model-00002-of-00002.safetensors");
         try (OutputStream out = Files.newOutputStream(a)) {
-            SafeTensors.write(out, List.of(new SafeTensors.Tensor("x", new long[] {2}, new float[] {1, 2})), Map.of(), false);
+            SafeTensors.write(out, List.of(new SafeTensors.Tensor("x", new long[] {2}, new float[] {1, 2})), Map.of(), SafeTensors.Stored.F32);
         }
         try (OutputStream out = Files.newOutputStream(b)) {
-            SafeTensors.write(out, List.of(new SafeTensors.Tensor("y", new long[] {1}, new float[] {9})), Map.of(), false);
+            SafeTensors.write(out, List.of(new SafeTensors.Tensor("y", new long[] {1}, new float[] {9})), Map.of(), SafeTensors.Stored.F32);
         }
         Files.writeString(dir.resolve(SafeTensors.INDEX_FILE), "{\"metadata\":{},\"weight_map\":{\"x\":\"" + a.getFileName()
                 + "\",\"y\":\"" + b.getFileName() + "\"}}");

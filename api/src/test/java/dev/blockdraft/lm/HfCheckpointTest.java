@@ -140,7 +140,7 @@ class HfCheckpointTest {
             }
         }
         try (OutputStream o = Files.newOutputStream(folder.resolve("model.safetensors"))) {
-            SafeTensors.write(o, out, Map.of(), false);
+            SafeTensors.write(o, out, Map.of(), SafeTensors.Stored.F32);
         }
     }
 }
