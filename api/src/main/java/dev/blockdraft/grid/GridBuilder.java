@@ -38,6 +38,7 @@ public final class GridBuilder {
     private Path out;
     private List<Path> targets = List.of();
     private Map<String, String> objectives = new LinkedHashMap<>();
+    private Map<String, Integer> armLayers = new LinkedHashMap<>(); // objective label → its drafter's depth
     private String baseline;
     private List<Long> seeds = List.of(7L);
     private List<Integer> steps;
@@ -61,6 +62,7 @@ public final class GridBuilder {
         b.out = out;
         b.targets = targets;
         b.objectives = new LinkedHashMap<>(objectives);
+        b.armLayers = new LinkedHashMap<>(armLayers);
         b.baseline = baseline;
         b.seeds = seeds;
         b.steps = steps;
@@ -114,6 +116,20 @@ public final class GridBuilder {
         if (b.objectives.put(label, spec) != null) {
             throw new IllegalArgumentException("objective label " + label + " is given twice");
         }
+        return b;
+    }
+
+    /**
+     * One objective under a label of its own whose drafter has {@code layers} layers, whatever
+     * {@link #layers} says for the others: a drafter-depth arm, compared paired with the baseline like
+     * any objective ({@code objective("paper-L2", "paper", 2)}).
+     */
+    public GridBuilder objective(String label, String spec, int layers) {
+        if (layers < 1) {
+            throw new IllegalArgumentException("objective " + label + ": layers=" + layers + " must be >= 1");
+        }
+        GridBuilder b = objective(label, spec);
+        b.armLayers.put(label, layers);
         return b;
     }
 
@@ -257,7 +273,8 @@ public final class GridBuilder {
                                     // the offline τ belongs to the drafter, measured by its one-block cell
                                     cellPlan = cellPlan.withOfflineTau(false);
                                 }
-                                Experiment e = new Experiment(target, recipe, b, layers, featureLayers, objective.getValue(),
+                                Integer depth = armLayers.getOrDefault(objective.getKey(), layers);
+                                Experiment e = new Experiment(target, recipe, b, depth, featureLayers, objective.getValue(),
                                         base.withSteps(n).withSeed(seed), precision, device, cellPlan);
                                 cells.add(new Cell(Cell.nameOf(objective.getKey(), seed, e), objective.getKey(), seed, e));
                             }

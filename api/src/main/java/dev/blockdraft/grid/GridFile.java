@@ -41,7 +41,8 @@ import java.util.function.Function;
  *   "name": "demo",
  *   "out": "runs/grids/demo",                      // default runs/grids/<file name>
  *   "targets": ["default"],                        // folders; "default" = datasets/targets/default
- *   "objectives": ["uniform", "paper", {"name": "chain1", "objective": "paper:alpha-chain=1.0"}],
+ *   "objectives": ["uniform", "paper", {"name": "chain1", "objective": "paper:alpha-chain=1.0"},
+ *                  {"name": "paper-L2", "objective": "paper", "layers": 2}],  // an arm's own drafter depth
  *   "baseline": "uniform",                         // default: the first objective
  *   "seeds": [1, 2], "steps": [60], "block_sizes": [8],
  *   "drafts": [1, 4],                              // K > 1: the K = 1 cell's drafter, multi-draft self-selection
@@ -68,7 +69,7 @@ public final class GridFile {
             "blocks_per_sequence", "validation_sequences", "eval_every", "checkpoint_every");
     private static final Set<String> EVAL = Set.of("benchmarks", "prompts", "max_new_tokens", "baseline", "offline_tau",
             "checkpoint");
-    private static final Set<String> OBJECTIVE = Set.of("name", "objective");
+    private static final Set<String> OBJECTIVE = Set.of("name", "objective", "layers");
 
     private final Path file;
 
@@ -123,7 +124,7 @@ public final class GridFile {
             targets.add(folder);
         }
 
-        Map<String, String> objectives = objectives(o);
+        Map<String, Arm> objectives = objectives(o);
         String baseline = string(o, "baseline", objectives.keySet().iterator().next());
         if (!objectives.containsKey(baseline)) {
             throw error("baseline", "\"" + baseline + "\" is none of the objectives " + objectives.keySet());
@@ -165,8 +166,10 @@ public final class GridFile {
                 .blockSizes(blockSizes.stream().mapToInt(Integer::intValue).toArray()).layers(layers).featureLayers(featureLayers)
                 .precision(precision).device(device).regeneration(r -> recipe).training(t -> base).eval(eval)
                 .decodings(decodings.toArray(Decoding[]::new));
-        for (Map.Entry<String, String> objective : objectives.entrySet()) {
-            g = g.objective(objective.getKey(), objective.getValue());
+        for (Map.Entry<String, Arm> objective : objectives.entrySet()) {
+            Arm arm = objective.getValue();
+            g = arm.layers() == null ? g.objective(objective.getKey(), arm.spec())
+                    : g.objective(objective.getKey(), arm.spec(), arm.layers());
         }
         try {
             return new Grid(name, file, out, baseline, new ArrayList<>(objectives.keySet()), g.build().cells());
@@ -175,8 +178,11 @@ public final class GridFile {
         }
     }
 
-    /** Label → spec, in file order. */
-    private Map<String, String> objectives(JsonObject o) {
+    /** An objective entry: its spec and, where the entry gives one, its drafter's depth. */
+    private record Arm(String spec, Integer layers) {}
+
+    /** Label → arm, in file order. */
+    private Map<String, Arm> objectives(JsonObject o) {
         if (!o.has("objectives")) {
             throw error("objectives", "missing; give a list such as [\"uniform\", \"paper\"] (presets: "
                     + String.join(", ", Objectives.names()) + ")");
@@ -185,11 +191,12 @@ public final class GridFile {
         if (!list.isJsonArray() || list.getAsJsonArray().isEmpty()) {
             throw error("objectives", "expected a non-empty list, found " + kind(list));
         }
-        Map<String, String> out = new LinkedHashMap<>();
+        Map<String, Arm> out = new LinkedHashMap<>();
         int i = 0;
         for (JsonElement e : list.getAsJsonArray()) {
             String where = "objectives[" + i++ + "]";
             String label, spec;
+            Integer layers = null;
             if (e.isJsonObject()) {
                 checkKeys(e.getAsJsonObject(), OBJECTIVE, where + ".");
                 JsonObject one = e.getAsJsonObject();
@@ -198,6 +205,9 @@ public final class GridFile {
                 }
                 spec = asString(one.get("objective"), where + ".objective");
                 label = one.has("name") ? asString(one.get("name"), where + ".name") : spec;
+                if (one.has("layers")) {
+                    layers = asInt(one.get("layers"), where + ".layers", 1);
+                }
             } else {
                 spec = asString(e, where);
                 label = spec;
@@ -207,7 +217,7 @@ public final class GridFile {
             } catch (IllegalArgumentException ex) {
                 throw error(where, "\"" + spec + "\": " + ex.getMessage());
             }
-            if (out.put(label, spec) != null) {
+            if (out.put(label, new Arm(spec, layers)) != null) {
                 throw error(where, "objective name \"" + label + "\" appears twice; give each a distinct \"name\"");
             }
         }

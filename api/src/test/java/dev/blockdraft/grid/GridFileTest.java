@@ -138,6 +138,32 @@ class GridFileTest {
     }
 
     @Test
+    void anObjectiveEntryMayGiveItsDrafterItsOwnDepth() throws Exception {
+        Path file = dir.resolve("depth.json");
+        Files.writeString(file, "{\"targets\": [" + TinyGrid.quote(target) + "], \"objectives\": [\"uniform\", \"paper\","
+                + " {\"name\": \"paper-L2\", \"objective\": \"paper\", \"layers\": 2}], \"seeds\": [1], \"steps\": [6],"
+                + " \"block_sizes\": [4], \"regeneration\": {\"conversations\": 8, \"validation\": 2, \"max_new_tokens\": 12},"
+                + " \"eval\": {\"benchmarks\": [\"gsm8k\"], \"prompts\": 2, \"max_new_tokens\": 8}}");
+        Grid g = GridFile.read(file, null, dir.resolve("depth-out"));
+        assertEquals(List.of("uniform", "paper", "paper-L2"), g.arms());
+        Cell paper = cell(g, "tiny-paper-B4-steps6-seed1"), deeper = cell(g, "tiny-paper-L2-B4-steps6-seed1");
+        assertEquals(null, paper.experiment().layers(), "the other arms keep the default depth");
+        assertEquals(2, deeper.experiment().layers());
+        assertEquals(List.of("drafter.layers default ≠ 2"), deeper.experiment().differences(paper.experiment().settings()),
+                "the arm differs from its objective's cell in its depth only");
+        assertEquals(paper.group(), deeper.group(), "one report group: compared paired with the baseline");
+        Grid built = Grid.builder("depth").targets(target).objectives("uniform", "paper").objective("paper-L2", "paper", 2)
+                .seeds(1).steps(6).blockSizes(4).regeneration(r -> r.withConversations(8, 2).withMaxNewTokens(12))
+                .eval(Experiment.EvalPlan.of(2, 8, "gsm8k")).out(dir.resolve("depth-out")).build();
+        for (int i = 0; i < g.cells().size(); i++) {
+            assertEquals(g.cells().get(i).experiment().settings(), built.cells().get(i).experiment().settings());
+        }
+        assertError("\"objectives[1].layers\": 0 must be >= 1",
+                "{\"objectives\": [\"uniform\", {\"name\": \"p\", \"objective\": \"paper\", \"layers\": 0}]}");
+        assertThrows(IllegalArgumentException.class, () -> Grid.builder("x").objective("p", "paper", 0));
+    }
+
+    @Test
     void theShippedDemoGridIsValid() throws Exception {
         Path demo = Path.of("../benchmarks/grids/demo.json");
         Path embedded = Path.of("../datasets/targets/default").toAbsolutePath().normalize();
@@ -205,6 +231,11 @@ class GridFileTest {
         assertTrue(e.getMessage().startsWith(file + ": "), e.getMessage());
         assertTrue(e.getMessage().contains(expected), e.getMessage());
         assertTrue(!e.getMessage().contains("\n"), "one line: " + e.getMessage());
+    }
+
+    static Cell cell(Grid g, String name) {
+        return g.cells().stream().filter(c -> c.name().equals(name)).findFirst()
+                .orElseThrow(() -> new AssertionError(name + " not among " + names(g)));
     }
 
     static List<String> names(Grid g) {
