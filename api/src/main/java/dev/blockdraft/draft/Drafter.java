@@ -462,8 +462,16 @@ public final class Drafter implements AutoCloseable {
         return java.util.Arrays.copyOfRange(tokens, 1, b);
     }
 
-    /** Rotary factors at positions (S, T) in the compute type, gathered once per forward. */
+    /**
+     * Rotary factors at positions (S, T) in the compute type, gathered once per forward: from the
+     * target's cos and signed-sin tables when they are in the compute type (two gathers, no per-call
+     * negation: the same values, since negation and rounding commute), else cast after gathering.
+     */
     private Ops.Rotary rotary(NDArray positions) {
+        if (target.ropeCos().getDataType() == computeType()) {
+            return new Ops.Rotary(Ops.embed(positions, target.ropeCos()).expandDims(1),
+                    Ops.embed(positions, target.ropeSignedSin()).expandDims(1));
+        }
         return Ops.rotary(positions, target.ropeCos(), target.ropeSin(), computeType());
     }
 

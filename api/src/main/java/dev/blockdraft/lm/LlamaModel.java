@@ -247,6 +247,11 @@ public final class LlamaModel implements AutoCloseable {
         return ropeSin;
     }
 
+    /** {@link #ropeSin} with its first half negated (the factor rotate_half multiplies), made once. */
+    public NDArray ropeSignedSin() {
+        return ropeSignedSin;
+    }
+
     /** Full-sequence forward with a causal mask (training, scoring). ids (B, T) int64. */
     public Output forward(NDArray ids, int[] captureLayers, Logits logits) {
         return forward(ids, null, captureLayers, logits);

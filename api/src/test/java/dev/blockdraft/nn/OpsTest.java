@@ -30,6 +30,14 @@ class OpsTest {
                 assertEquals(type, actual.getDataType());
                 assertArrayEquals(expected.toType(DataType.FLOAT32, false).toFloatArray(),
                         actual.toType(DataType.FLOAT32, false).toFloatArray(), 0f, type.toString());
+                // gathered from tables already in the compute type, the sin half negated once (LlamaModel's
+                // ropeSignedSin, which the drafter gathers from): the same bits
+                NDArray signedTable = tables[1].get(new NDIndex("..., :8")).neg().concat(tables[1].get(new NDIndex("..., 8:")), -1)
+                        .toType(type, false);
+                Ops.Rotary fromTables = new Ops.Rotary(Ops.embed(positions, tables[0].toType(type, false)).expandDims(1),
+                        Ops.embed(positions, signedTable).expandDims(1));
+                assertArrayEquals(expected.toType(DataType.FLOAT32, false).toFloatArray(),
+                        Ops.rope(xt, fromTables).toType(DataType.FLOAT32, false).toFloatArray(), 0f, type + ", from tables");
             }
         }
     }
