@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.blockdraft.io.BadInputException;
+import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -115,15 +116,8 @@ class GridFileTest {
 
     @Test
     void theBuilderMakesTheSameCellsAsTheGridFile() throws Exception {
-        Path file = dir.resolve("same.json");
-        Files.writeString(file, "{\"targets\": [" + TinyGrid.quote(target) + "], \"objectives\": [\"uniform\", \"paper\"],"
-                + " \"seeds\": [1, 2], \"steps\": [6], \"block_sizes\": [4],"
-                + " \"regeneration\": {\"conversations\": 8, \"validation\": 2, \"max_new_tokens\": 12},"
-                + " \"eval\": {\"benchmarks\": [\"gsm8k\"], \"prompts\": 2, \"max_new_tokens\": 8}}");
-        Grid fromFile = GridFile.read(file, null, dir.resolve("same-out"));
-        Grid built = Grid.builder("same").targets(target).objectives("uniform", "paper").seeds(1, 2).steps(6).blockSizes(4)
-                .regeneration(r -> r.withConversations(8, 2).withMaxNewTokens(12))
-                .eval(Experiment.EvalPlan.of(2, 8, "gsm8k")).out(dir.resolve("same-out")).build();
+        Grid fromFile = smallGridFile("same", "[\"uniform\", \"paper\"]", "[1, 2]");
+        Grid built = smallBuilder("same").objectives("uniform", "paper").seeds(1, 2).build();
         assertEquals(fromFile.cells().stream().map(Cell::name).toList(), built.cells().stream().map(Cell::name).toList());
         for (int i = 0; i < built.cells().size(); i++) {
             assertEquals(fromFile.cells().get(i).experiment().settings(), built.cells().get(i).experiment().settings(),
@@ -139,12 +133,8 @@ class GridFileTest {
 
     @Test
     void anObjectiveEntryMayGiveItsDrafterItsOwnDepth() throws Exception {
-        Path file = dir.resolve("depth.json");
-        Files.writeString(file, "{\"targets\": [" + TinyGrid.quote(target) + "], \"objectives\": [\"uniform\", \"paper\","
-                + " {\"name\": \"paper-L2\", \"objective\": \"paper\", \"layers\": 2}], \"seeds\": [1], \"steps\": [6],"
-                + " \"block_sizes\": [4], \"regeneration\": {\"conversations\": 8, \"validation\": 2, \"max_new_tokens\": 12},"
-                + " \"eval\": {\"benchmarks\": [\"gsm8k\"], \"prompts\": 2, \"max_new_tokens\": 8}}");
-        Grid g = GridFile.read(file, null, dir.resolve("depth-out"));
+        Grid g = smallGridFile("depth", "[\"uniform\", \"paper\", {\"name\": \"paper-L2\", \"objective\": \"paper\", \"layers\": 2}]",
+                "[1]");
         assertEquals(List.of("uniform", "paper", "paper-L2"), g.arms());
         Cell paper = cell(g, "tiny-paper-B4-steps6-seed1"), deeper = cell(g, "tiny-paper-L2-B4-steps6-seed1");
         assertEquals(null, paper.experiment().layers(), "the other arms keep the default depth");
@@ -152,9 +142,7 @@ class GridFileTest {
         assertEquals(List.of("drafter.layers default ≠ 2"), deeper.experiment().differences(paper.experiment().settings()),
                 "the arm differs from its objective's cell in its depth only");
         assertEquals(paper.group(), deeper.group(), "one report group: compared paired with the baseline");
-        Grid built = Grid.builder("depth").targets(target).objectives("uniform", "paper").objective("paper-L2", "paper", 2)
-                .seeds(1).steps(6).blockSizes(4).regeneration(r -> r.withConversations(8, 2).withMaxNewTokens(12))
-                .eval(Experiment.EvalPlan.of(2, 8, "gsm8k")).out(dir.resolve("depth-out")).build();
+        Grid built = smallBuilder("depth").objectives("uniform", "paper").objective("paper-L2", "paper", 2).seeds(1).build();
         for (int i = 0; i < g.cells().size(); i++) {
             assertEquals(g.cells().get(i).experiment().settings(), built.cells().get(i).experiment().settings());
         }
@@ -231,6 +219,23 @@ class GridFileTest {
         assertTrue(e.getMessage().startsWith(file + ": "), e.getMessage());
         assertTrue(e.getMessage().contains(expected), e.getMessage());
         assertTrue(!e.getMessage().contains("\n"), "one line: " + e.getMessage());
+    }
+
+    /** A small grid file with these objectives and seeds: the tiny target, 6 steps at B = 4, two GSM8K prompts. */
+    private Grid smallGridFile(String name, String objectives, String seeds) throws IOException {
+        Path file = dir.resolve(name + ".json");
+        Files.writeString(file, "{\"targets\": [" + TinyGrid.quote(target) + "], \"objectives\": " + objectives + ","
+                + " \"seeds\": " + seeds + ", \"steps\": [6], \"block_sizes\": [4],"
+                + " \"regeneration\": {\"conversations\": 8, \"validation\": 2, \"max_new_tokens\": 12},"
+                + " \"eval\": {\"benchmarks\": [\"gsm8k\"], \"prompts\": 2, \"max_new_tokens\": 8}}");
+        return GridFile.read(file, null, dir.resolve(name + "-out"));
+    }
+
+    /** {@link #smallGridFile}'s settings through the fluent builder, objectives and seeds left to the caller. */
+    private GridBuilder smallBuilder(String name) {
+        return Grid.builder(name).targets(target).steps(6).blockSizes(4)
+                .regeneration(r -> r.withConversations(8, 2).withMaxNewTokens(12))
+                .eval(Experiment.EvalPlan.of(2, 8, "gsm8k")).out(dir.resolve(name + "-out"));
     }
 
     static Cell cell(Grid g, String name) {
