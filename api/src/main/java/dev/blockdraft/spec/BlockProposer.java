@@ -3,7 +3,6 @@ package dev.blockdraft.spec;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import dev.blockdraft.draft.Drafter;
-import dev.blockdraft.lm.KvCache;
 
 /**
  * What speculative decoding needs from a drafter: a block size, the target layers it reads, and
@@ -47,47 +46,6 @@ public interface BlockProposer {
 
     /** The block-diffusion drafter as a proposer: context K/V cached, one parallel step per block. */
     static BlockProposer of(Drafter drafter) {
-        return new BlockProposer() {
-            @Override
-            public int blockSize() {
-                return drafter.config().blockSize();
-            }
-
-            @Override
-            public int[] featureLayers() {
-                return drafter.config().featureLayers();
-            }
-
-            @Override
-            public Context open(NDManager scope, int capacity) {
-                KvCache cache = drafter.newContextCache(scope, capacity);
-                return new Context() {
-                    @Override
-                    public void accept(NDArray features) {
-                        drafter.appendContext(cache, features);
-                    }
-
-                    @Override
-                    public int[] propose(int anchor, NDManager stepScope) {
-                        return drafter.draftBlock(cache, anchor, stepScope);
-                    }
-
-                    @Override
-                    public NDArray slotLogits(int anchor, NDManager stepScope) {
-                        return drafter.blockLogits(cache, anchor, stepScope);
-                    }
-
-                    @Override
-                    public void truncate(int length) {
-                        cache.truncate(length);
-                    }
-
-                    @Override
-                    public void close() {
-                        cache.close();
-                    }
-                };
-            }
-        };
+        return new DrafterProposer(drafter);
     }
 }

@@ -24,57 +24,6 @@ import org.junit.jupiter.params.provider.ValueSource;
 @org.junit.jupiter.api.extension.ExtendWith(dev.blockdraft.eval.OneTorchThread.class)
 class TreeCacheTest {
 
-    /** The block drafter as a proposer whose context cache the test can read. */
-    static final class Exposed implements BlockProposer {
-        final Drafter drafter;
-        KvCache cache;
-
-        Exposed(Drafter drafter) {
-            this.drafter = drafter;
-        }
-
-        @Override
-        public int blockSize() {
-            return drafter.config().blockSize();
-        }
-
-        @Override
-        public int[] featureLayers() {
-            return drafter.config().featureLayers();
-        }
-
-        @Override
-        public Context open(NDManager scope, int capacity) {
-            cache = drafter.newContextCache(scope, capacity);
-            return new Context() {
-                @Override
-                public void accept(NDArray features) {
-                    drafter.appendContext(cache, features);
-                }
-
-                @Override
-                public int[] propose(int anchor, NDManager s) {
-                    return drafter.draftBlock(cache, anchor, s);
-                }
-
-                @Override
-                public NDArray slotLogits(int anchor, NDManager s) {
-                    return drafter.blockLogits(cache, anchor, s);
-                }
-
-                @Override
-                public void truncate(int length) {
-                    cache.truncate(length);
-                }
-
-                @Override
-                public void close() {
-                    cache.close();
-                }
-            };
-        }
-    }
-
     @ParameterizedTest(name = "{0}")
     @ValueSource(strings = {"tree", "candidates"})
     void cachesAfterPartialAcceptanceEqualAFreshPrefill(String mode) {
@@ -89,7 +38,7 @@ class TreeCacheTest {
                     e.getValue().muli(4);
                 }
             }
-            Exposed proposer = new Exposed(drafter);
+            DrafterProposer proposer = new DrafterProposer(drafter);
             SpeculativeDecoder decoder = new SpeculativeDecoder(target, proposer).with(decoding);
             int[] moved = new int[1];
             int[] checked = new int[1];
@@ -104,8 +53,8 @@ class TreeCacheTest {
                         System.arraycopy(prompt, 0, text, 0, prompt.length);
                         System.arraycopy(emitted, 0, text, prompt.length, emitted.length - 1);
                         assertEquals(text.length, seq.targetCache().length(), "target cache length");
-                        assertEquals(text.length, proposer.cache.length(), "drafter cache length");
-                        compareWithFreshPrefill(target, drafter, text, seq.targetCache(), proposer.cache);
+                        assertEquals(text.length, proposer.lastContextCache().length(), "drafter cache length");
+                        compareWithFreshPrefill(target, drafter, text, seq.targetCache(), proposer.lastContextCache());
                         checked[0]++;
                     });
                 }
