@@ -166,8 +166,10 @@ final class TrainDrafterCommand implements Callable<Integer> {
                 TrainingRun run = new DrafterTrainer(tc, objective, List.of(new ConsoleProgress("train-drafter " + objectiveName)))
                         .withHalfPrecisionTarget(halfTarget).withPrecision(training.precision).named(objectiveName)
                         .train(drafter, rd, target.tokenizer().padId(), out, provenance);
-                System.out.printf("%s: held-out τ %.3f (expected %.3f), CE %.3f; best held-out τ %.3f → %s%n", objective,
-                        run.lastEval("tau"), run.lastEval("expected_tau"), run.lastEval("ce"), run.bestEval("tau"), out);
+                System.out.printf("%s: held-out τ %.3f (expected %.3f; %.3f outside loops, %.0f%% of blocks in them), CE %.3f;"
+                        + " best held-out τ %.3f → %s%n", objective, run.lastEval("tau"), run.lastEval("expected_tau"),
+                        run.lastEval("tau_outside_loops"), 100 * run.lastEval("loop_share"), run.lastEval("ce"),
+                        run.bestEval("tau"), out);
             }
         }
         return 0;

@@ -302,8 +302,9 @@ public final class GridRunner {
                 TrainingRun run = new DrafterTrainer(e.training(), Objectives.parse(e.objective()), trainingListeners)
                         .withPrecision(e.precision()).named(cell.objective())
                         .train(drafter, rd, padId, drafterDir, provenance);
-                print("drafter %s: held-out τ %.3f (expected %.3f)", cell.objective(), run.lastEval("tau"),
-                        run.lastEval("expected_tau"));
+                print("drafter %s: held-out τ %.3f (expected %.3f; %.3f outside loops, %.0f%% of blocks in them)",
+                        cell.objective(), run.lastEval("tau"), run.lastEval("expected_tau"), run.lastEval("tau_outside_loops"),
+                        100 * run.lastEval("loop_share"));
             } catch (RuntimeException ex) {
                 drafter.close();
                 throw ex;

@@ -36,12 +36,22 @@ public record AnswerStats(long answers, long responseTokens, long repeatedTokens
      * response; the first occurrence of a repeated run is not counted, its repeats are.
      */
     static long repeatedTokens(int[] ids, int from, int n) {
-        Set<IntBuffer> seen = new HashSet<>(); // a buffer's equals and hashCode are its remaining ints: exact, no copy
         long repeated = 0;
+        for (boolean r : repeatedMask(ids, from, n)) {
+            repeated += r ? 1 : 0;
+        }
+        return repeated;
+    }
+
+    /**
+     * Per position of {@code ids}: whether it lies in {@code ids[from..]} and ends an {@code n}-gram of
+     * that span seen earlier in it (the tokens {@link #repeatedTokens} counts).
+     */
+    static boolean[] repeatedMask(int[] ids, int from, int n) {
+        Set<IntBuffer> seen = new HashSet<>(); // a buffer's equals and hashCode are its remaining ints: exact, no copy
+        boolean[] repeated = new boolean[ids.length];
         for (int end = from + n; end <= ids.length; end++) {
-            if (!seen.add(IntBuffer.wrap(ids, end - n, n))) {
-                repeated++;
-            }
+            repeated[end - 1] = !seen.add(IntBuffer.wrap(ids, end - n, n));
         }
         return repeated;
     }

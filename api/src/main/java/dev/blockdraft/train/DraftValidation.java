@@ -17,7 +17,11 @@ import java.util.Map;
  *   <li>{@code tau}: 1 + the mean greedy-accepted prefix per block (argmax = target token), the
  *       τ greedy verification would give at those anchors;</li>
  *   <li>{@code expected_tau}: 1 + E[Σ_k Π_{j≤k} q_j(y_j)], the chain objective's estimate;</li>
- *   <li>{@code ce}: mean cross-entropy over labelled slots.</li>
+ *   <li>{@code ce}: mean cross-entropy over labelled slots;</li>
+ *   <li>{@code tau_outside_loops}: {@code tau} over the blocks whose first drafted token does not close
+ *       an {@value AnswerStats#NGRAM}-gram already seen in the same response, and {@code loop_share}, the
+ *       share of blocks that do: repetition loops are easy to draft and a target's answers may be half
+ *       loops, which online decoding of short turns rarely reaches (absent when every block is in a loop).</li>
  * </ul>
  */
 public final class DraftValidation {
@@ -30,12 +34,16 @@ public final class DraftValidation {
         if (usable.isEmpty()) {
             throw new IllegalArgumentException("no sequence has a response inside " + maxLength + " tokens to evaluate on");
         }
-        double acceptedSum = 0, expectedSum = 0, ceSum = 0;
-        long blocks = 0, slots = 0;
+        double acceptedSum = 0, expectedSum = 0, ceSum = 0, acceptedOutside = 0;
+        long blocks = 0, slots = 0, blocksOutside = 0;
         int k = drafter.config().slots();
         for (int start = 0; start < usable.size(); start += batchSize) {
             List<RegeneratedData.Sequence> part = usable.subList(start, Math.min(usable.size(), start + batchSize));
             BlockBatch batch = sampler.evenly(part);
+            boolean[][] loops = new boolean[part.size()][];
+            for (int s = 0; s < part.size(); s++) {
+                loops[s] = AnswerStats.repeatedMask(part.get(s).ids(), part.get(s).responseStart(), AnswerStats.NGRAM);
+            }
             try (NDManager scope = drafter.parameters().manager().newSubManager()) {
                 NDArray logits = drafter.slotLogits(drafter.target(), batch.toDevice(scope, drafter.computeType())); // (N, K, V)
                 NDArray labels = scope.create(batch.labels()).reshape(-1, k);
@@ -54,12 +62,25 @@ public final class DraftValidation {
                         acceptedSum += acc[i];
                         expectedSum += exp[i];
                         blocks++;
+                        int firstDrafted = (int) batch.anchors()[i] + 1; // labelled, so inside the sequence
+                        if (!loops[i / batch.blocks()][firstDrafted]) {
+                            acceptedOutside += acc[i];
+                            blocksOutside++;
+                        }
                     }
                 }
                 ceSum += logQ.neg().sum().getFloat();
                 slots += batch.labelledSlots();
             }
         }
-        return Map.of("tau", 1 + acceptedSum / blocks, "expected_tau", 1 + expectedSum / blocks, "ce", ceSum / slots);
+        Map<String, Double> metrics = new java.util.LinkedHashMap<>();
+        metrics.put("tau", 1 + acceptedSum / blocks);
+        metrics.put("expected_tau", 1 + expectedSum / blocks);
+        metrics.put("ce", ceSum / slots);
+        if (blocksOutside > 0) {
+            metrics.put("tau_outside_loops", 1 + acceptedOutside / blocksOutside);
+        }
+        metrics.put("loop_share", 1 - (double) blocksOutside / blocks);
+        return Map.copyOf(metrics);
     }
 }
