@@ -37,6 +37,7 @@ def cell_records(grid, run):
         state = load(state_path)
         last = state["steps"][-1]
         acc = load(acc_path)
+        at_best = next((e["metrics"] for e in state.get("evals", []) if e["step"] == best["step"]), {})
         for b in acc["benchmarks"]:
             records.append({
                 "run": run, "target": s["target.name"], "objective": cell["objective"], "seed": cell["seed"],
@@ -49,6 +50,10 @@ def cell_records(grid, run):
                 "forced_tau": b.get("forced_tau"), "forced_mismatches": b.get("forced_mismatches"),
                 "slot_acceptance": b.get("slot_acceptance"), "cell": cell["name"],
             })
+            # drafters trained after the sixth session's runs: held-out τ outside repetition loops, and their share
+            for key in ("tau_outside_loops", "loop_share"):
+                if key in at_best:
+                    records[-1]["held_out_" + key] = at_best[key]
     return records
 
 
