@@ -12,6 +12,7 @@ export DJL_TF32=1 && source .gpu/kit/env.sh && export BD_XMX=6g
 BD_EAGER="${BD/dev.blockdraft.cli.Main/-Dblockdraft.fusedOps.skip=drafter_layer dev.blockdraft.cli.Main}"
 GRID=${GRID:-benchmarks/grids/zoo-llama-11m-long.json}
 G=$(python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['out'])" "$GRID")
+TARGETS=$(python3 -c "import json,sys; print(' '.join(json.load(open(sys.argv[1]))['targets']))" "$GRID")
 mkdir -p runs/zoo $OUT/r
 smoke() {
   local name=$1; shift
@@ -47,10 +48,10 @@ case ${CALL:-1} in
   1|2) BD="$BDC" DATA=$BLOCKDRAFT_DATA GRID=$GRID PHASE=cells DEADLINE=$(( $(left) - 12 )) bash benchmarks/zoo_grid.sh > $OUT/r/cells-$CALL.txt 2>&1 ;;
   3) BD="$BDC" DATA=$BLOCKDRAFT_DATA GRID=$GRID PHASE=finish DEADLINE=$(( $(left) - 12 )) FINISH_RESERVE=${FINISH_RESERVE:-100} bash benchmarks/zoo_grid.sh > $OUT/r/finish.txt 2>&1 ;;
 esac
-# pack: logs, manifests, cells' small files (no weights)
+# pack everything into one archive ($OUT returns at most 8 files): logs, manifests, cells' small files (no weights)
 cp -r $G/logs $OUT/r/grid-logs 2>/dev/null
 cp runs/zoo/logs/*.txt $OUT/r/ 2>/dev/null
-find $G runs/zoo/llama-11m -maxdepth 4 \( -name '*.json' -o -name '*.jsonl' -o -name '*.csv' -o -name '*.txt' \) -size -3M 2>/dev/null | grep -v '/checkpoint' | tar czf $OUT/r/small.tgz -T - 2>/dev/null
+find $G $TARGETS -maxdepth 4 \( -name '*.json' -o -name '*.jsonl' -o -name '*.csv' -o -name '*.txt' \) -size -3M 2>/dev/null | grep -v '/checkpoint' | tar czf $OUT/r/small.tgz -T - 2>/dev/null
 echo "== smoke"; cat $OUT/r/smoke.txt 2>/dev/null
 for f in prepare cells-1 cells-2 finish; do [[ -f $OUT/r/$f.txt ]] && { echo "== $f"; tail -n 25 $OUT/r/$f.txt; }; done
 tar czf $OUT/results.tgz -C $OUT r && rm -rf $OUT/r
