@@ -49,7 +49,7 @@ public record Cell(String name, String objective, long seed, Experiment experime
     }
 
     /** {@code <target>-<objective>-B<b>-steps<n>-seed<s>}. */
-    public static String nameOf(String target, String objective, int blockSize, int steps, long seed) {
+    static String nameOf(String target, String objective, int blockSize, int steps, long seed) {
         return safe(target) + "-" + safe(objective) + "-B" + blockSize + "-steps" + steps + "-seed" + seed;
     }
 

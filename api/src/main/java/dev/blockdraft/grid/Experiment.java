@@ -237,11 +237,6 @@ public record Experiment(TargetRef target, RegenerationRecipe recipe, int blockS
         return hash(canonicalJson(m));
     }
 
-    /** This experiment evaluated under another plan (same drafter). */
-    public Experiment withEval(EvalPlan plan) {
-        return new Experiment(target, recipe, blockSize, layers, featureLayers, objective, training, precision, device, plan);
-    }
-
     /** The regeneration settings with the target's hash: equal for cells that share regenerated data. */
     public String dataHash() {
         SortedMap<String, String> m = new TreeMap<>();

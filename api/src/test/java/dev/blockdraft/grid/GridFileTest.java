@@ -77,9 +77,9 @@ class GridFileTest {
         for (Cell c : plain.cells()) {
             assertTrue(c.experiment().settings().keySet().stream().noneMatch(k -> k.startsWith("eval.decoding.")),
                     "greedy one-block cells hash as before decoding was a setting: " + c.experiment().settings().keySet());
-            Cell same = both.cells().stream().filter(x -> x.name().equals(c.name())).findFirst().orElseThrow();
+            Cell same = cell(both, c.name());
             assertEquals(c.experiment().settingsHash(), same.experiment().settingsHash());
-            Cell k2 = both.cells().stream().filter(x -> x.name().equals(c.name() + "-K2")).findFirst().orElseThrow();
+            Cell k2 = cell(both, c.name() + "-K2");
             assertEquals(c.objective() + " K=2", k2.arm());
             assertEquals(c.experiment().drafterHash(), k2.experiment().drafterHash(), "one drafter for both");
             assertNotEquals(c.experiment().settingsHash(), k2.experiment().settingsHash());
@@ -95,10 +95,10 @@ class GridFileTest {
         Grid both = read("t1", "\"temperatures\": [0, 1], \"drafts\": [1, 2]");
         assertEquals(4 * plain.cells().size(), both.cells().size());
         for (Cell c : plain.cells()) {
-            Cell same = both.cells().stream().filter(x -> x.name().equals(c.name())).findFirst().orElseThrow();
+            Cell same = cell(both, c.name());
             assertEquals(c.experiment().settingsHash(), same.experiment().settingsHash(), "T = 0, K = 1 hashes as before");
-            Cell t1 = both.cells().stream().filter(x -> x.name().equals(c.name() + "-T1.0")).findFirst().orElseThrow();
-            Cell t1k2 = both.cells().stream().filter(x -> x.name().equals(c.name() + "-K2-T1.0")).findFirst().orElseThrow();
+            Cell t1 = cell(both, c.name() + "-T1.0");
+            Cell t1k2 = cell(both, c.name() + "-K2-T1.0");
             assertEquals(c.objective() + " T=1.0", t1.arm());
             assertEquals(1.0, t1.experiment().eval().decoding().sampling().temperature());
             assertEquals(2, t1k2.experiment().eval().decoding().drafts());
