@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Stages blockdraft for the lent GPU host into MAIN/.gpu/ (git-ignored; never commit what it writes).
 # Run from a checkout root after `mvn -q -o -B install -DskipTests`.
-#   bash benchmarks/stage_gpu.sh MAIN          # bench/parity: classes, picocli, scripts -> .gpu/bench
+#   bash benchmarks/stage_gpu.sh MAIN          # bench/parity: classes (as a jar), picocli, scripts -> .gpu/bench
 #   bash benchmarks/stage_gpu.sh MAIN --zoo    # also what train-target/regenerate/demo need, under 64 MiB:
 #       .gpu/pack/jre.tar.xz       jlinked JDK 17 (the host has no Java), xz
 #       .gpu/pack/tok.tar.xz       the tokenizers jar with only its linux-x86_64 library
@@ -15,7 +15,8 @@ ZOO=${2:-}
 LIB=api/target/lib
 DST="$MAIN/.gpu/bench"
 rm -rf "$DST" && mkdir -p "$DST/lib"
-cp -r api/target/classes "$DST/classes"
+# blockdraft's classes as one jar on bench/lib/* (a folder of small files costs a disk block each against the 64 MiB)
+(cd api/target/classes && zip -q -r -9 "$DST/lib/blockdraft-classes.jar" .)
 # the jars beyond DJL (.gpu/djl) and slim.jar that the CLI loads (traced on `ablate` of a tiny grid): picocli,
 # Jinjava with its Jackson and helpers for chat templates (~5 MB; Guava's loaded classes go into slim.jar below:
 # the carried tree must stay under 64 MiB)
