@@ -58,7 +58,7 @@ final class TrainDrafterCommand implements Callable<Integer> {
     @Option(names = "--block-size", description = "B, the anchor included (default: 16 on a GPU, 8 on a CPU)")
     Integer blockSize;
 
-    @Option(names = "--layers", description = "drafter layers (default: 1 per 4 target layers, 1..5)")
+    @Option(names = "--layers", description = "drafter layers (default: 1 per 2 target layers, 1..5)")
     Integer layers;
 
     @Option(names = "--feature-layers", paramLabel = "L,L,…|dflash|spread",

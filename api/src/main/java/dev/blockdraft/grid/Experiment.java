@@ -3,6 +3,7 @@ package dev.blockdraft.grid;
 import com.google.gson.Gson;
 import com.google.gson.GsonBuilder;
 import dev.blockdraft.data.Benchmark;
+import dev.blockdraft.draft.DrafterConfig;
 import dev.blockdraft.eval.BenchmarkRun;
 import dev.blockdraft.io.Provenance;
 import dev.blockdraft.spec.Decoding;
@@ -72,12 +73,13 @@ public record Experiment(TargetRef target, RegenerationRecipe recipe, int blockS
      * A target folder with the SHA-256 of its files ({@code config.json}, weights, tokenizer): a
      * retrained target in the same folder is another target.
      */
-    public record TargetRef(String name, Path folder, String sha256) {
+    public record TargetRef(String name, Path folder, String sha256, int layers) {
         public static TargetRef of(Path folder) {
             Path abs = folder.toAbsolutePath().normalize();
             if (!Files.isRegularFile(abs.resolve("config.json"))) {
                 throw dev.blockdraft.io.BadInputException.of(abs, "no target here (config.json missing)");
             }
+            int layers = dev.blockdraft.lm.LlamaConfig.read(abs.resolve("config.json")).numHiddenLayers();
             MessageDigest md = digest();
             try (var files = Files.list(abs)) {
                 for (Path f : (Iterable<Path>) files.sorted()::iterator) {
@@ -90,7 +92,7 @@ public record Experiment(TargetRef target, RegenerationRecipe recipe, int blockS
             } catch (java.io.IOException e) {
                 throw dev.blockdraft.io.BadInputException.of(abs, "cannot list: " + e.getMessage(), e);
             }
-            return new TargetRef(abs.getFileName().toString(), abs, HexFormat.of().formatHex(md.digest()));
+            return new TargetRef(abs.getFileName().toString(), abs, HexFormat.of().formatHex(md.digest()), layers);
         }
     }
 
@@ -189,6 +191,11 @@ public record Experiment(TargetRef target, RegenerationRecipe recipe, int blockS
     /** The six built-in benchmarks by command-line name. */
     public static final List<String> ALL_BENCHMARKS = List.of("gsm8k", "math500", "humaneval", "mbpp", "mt_bench", "alpaca");
 
+    /** The drafter's depth: {@link #layers()}, or the target's default ({@link DrafterConfig#defaultLayers}). */
+    public int drafterLayers() {
+        return layers != null ? layers : DrafterConfig.defaultLayers(target.layers());
+    }
+
     /** {@code cpu} or {@code gpu}: the part of the device that enters the settings hash. */
     public String deviceKind() {
         return device.startsWith("gpu") ? "gpu" : "cpu";
@@ -201,7 +208,8 @@ public record Experiment(TargetRef target, RegenerationRecipe recipe, int blockS
         m.put("target.sha256", target.sha256());
         recipe.asSettings().forEach((k, v) -> m.put("regeneration." + k, v));
         m.put("drafter.block_size", Integer.toString(blockSize));
-        m.put("drafter.layers", layers == null ? "default" : layers.toString());
+        // resolved, so a cell trained under another default depth is never taken for this one
+        m.put("drafter.layers", Integer.toString(drafterLayers()));
         m.put("drafter.feature_layers", featureLayers == null ? "default" : featureLayers);
         m.put("objective", Objectives.parse(objective).toString());
         training.asMap().forEach((k, v) -> m.put("training." + k, v));

@@ -97,6 +97,7 @@ class DemoCommandTest {
         assertEquals(paper.resolve(GridRunner.DRAFTER_FOLDER).toAbsolutePath().toString(),
                 k2Report.provenance().orElseThrow().parents().get("drafter"));
         assertEquals("2", k2Report.provenance().orElseThrow().settings().get("eval.decoding.drafts"));
+        assertEquals("1", k2Report.provenance().orElseThrow().settings().get("drafter.layers"), "the demo's one layer");
         for (Path cell : cells) {
             // the folder name ends in the first 8 hex of the settings hash its report records
             String hash = AcceptanceReport.readJson(cell.resolve(GridRunner.REPORT_FILE)).provenance().orElseThrow()
@@ -135,14 +136,15 @@ class DemoCommandTest {
         assertEquals(reports.keySet(), reports(cellFolders(out)).keySet());
         reports(cells).forEach((name, bytes) -> assertArrayEquals(reports.get(name), bytes, name));
 
-        // other settings (--steps 4, --eval-prompts 1): new cells; the old ones are neither reused nor replaced
-        Result changed = run(tiny(out, 4, 1));
+        // other settings (--steps 4, --eval-prompts 1, --layers 2): new cells; the old ones are neither reused nor replaced
+        Result changed = run(tiny(out, 4, 1, "--layers", "2"));
         assertEquals(0, changed.code(), changed.err());
         assertTrue(changed.out().contains("3 cell(s) computed, 0 reused"), changed.out());
         assertEquals(6, cellFolders(out).size());
         reports(cells).forEach((name, bytes) -> assertArrayEquals(reports.get(name), bytes, "kept: " + name));
-        assertEquals(1, Comparison.readJson(out.resolve("comparison.json")).reports("paper").get(0)
-                .result(dev.blockdraft.data.Benchmark.GSM8K).orElseThrow().perPrompt().size(), "the new cells' results");
+        AcceptanceReport newPaper = Comparison.readJson(out.resolve("comparison.json")).reports("paper").get(0);
+        assertEquals(1, newPaper.result(dev.blockdraft.data.Benchmark.GSM8K).orElseThrow().perPrompt().size(), "the new cells' results");
+        assertEquals("2", newPaper.provenance().orElseThrow().settings().get("drafter.layers"), "--layers reaches the cells");
     }
 
     @Test
@@ -150,6 +152,7 @@ class DemoCommandTest {
         Path out = dir.resolve("bad");
         assertBadInput(run(tiny(out, 3, 0)), "--eval-prompts 0: must be > 0");
         assertBadInput(run(tiny(out, "--drafts", "0")), "--drafts 0: must be > 0");
+        assertBadInput(run(tiny(out, "--layers", "0")), "--layers 0: must be > 0");
         assertBadInput(run(tiny(out, "--objectives", "uniform,nope")), "--objectives nope:");
         assertBadInput(run(tiny(out, "--objectives", "uniform,uniform")), "--objectives uniform,uniform: an objective is listed twice");
         assertFalse(Files.exists(out), "nothing written for bad flags");

@@ -39,6 +39,15 @@ class DrafterTest {
     }
 
     @Test
+    void defaultDepthIsOneLayerPerTwoTargetLayersWithinOneToFive() {
+        int[][] targetToDrafter = {{1, 1}, {2, 1}, {3, 1}, {4, 2}, {6, 3}, {8, 4}, {12, 5}, {36, 5}};
+        for (int[] pair : targetToDrafter) {
+            assertEquals(pair[1], DrafterConfig.defaultLayers(pair[0]), "target of " + pair[0] + " layers");
+        }
+        assertEquals(2, DrafterConfig.forTarget(target(), "t", 4, 5).numLayers(), "the 4-layer test target");
+    }
+
+    @Test
     void drafterForAnotherTargetIsAClearError() {
         try (LlamaModel t = LlamaModel.initialize(target(), Device.cpu(), 1);
                 Drafter d = Drafter.initialize(DrafterConfig.forTarget(t.config(), "t", 4, 5), t, 9)) {

@@ -139,8 +139,12 @@ class GridFileTest {
         Cell paper = cell(g, "tiny-paper-B4-steps6-seed1"), deeper = cell(g, "tiny-paper-L2-B4-steps6-seed1");
         assertEquals(null, paper.experiment().layers(), "the other arms keep the default depth");
         assertEquals(2, deeper.experiment().layers());
-        assertEquals(List.of("drafter.layers default ≠ 2"), deeper.experiment().differences(paper.experiment().settings()),
-                "the arm differs from its objective's cell in its depth only");
+        assertEquals(List.of("drafter.layers 1 ≠ 2"), deeper.experiment().differences(paper.experiment().settings()),
+                "the arm differs from its objective's cell in its depth only (the 2-layer target's default is 1)");
+        Experiment e = paper.experiment(), explicit = new Experiment(e.target(), e.recipe(), e.blockSize(), 1, e.featureLayers(),
+                e.objective(), e.training(), e.precision(), e.device(), e.eval());
+        assertEquals(e.settingsHash(), explicit.settingsHash(),
+                "the depth enters resolved: a cell trained under another default depth is never reused for this one");
         assertEquals(paper.group(), deeper.group(), "one report group: compared paired with the baseline");
         Grid built = smallBuilder("depth").objectives("uniform", "paper").objective("paper-L2", "paper", 2).seeds(1).build();
         for (int i = 0; i < g.cells().size(); i++) {
