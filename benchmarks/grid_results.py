@@ -15,6 +15,7 @@ import argparse
 import glob
 import json
 import os
+import re
 
 BENCHMARKS = ["gsm8k", "math500", "humaneval", "mbpp", "mt_bench", "alpaca"]
 
@@ -50,6 +51,9 @@ def cell_records(grid, run):
                 "forced_tau": b.get("forced_tau"), "forced_mismatches": b.get("forced_mismatches"),
                 "slot_acceptance": b.get("slot_acceptance"), "cell": cell["name"],
             })
+            depth = re.search(r"(\d+) layers", state.get("run", {}).get("drafter", ""))  # "DrafterConfig(block 16, 3 layers, …)"
+            if depth:
+                records[-1]["drafter_layers"] = int(depth.group(1))
             # drafters trained after the sixth session's runs: held-out τ outside repetition loops, and their share
             for key in ("tau_outside_loops", "loop_share"):
                 if key in at_best:
