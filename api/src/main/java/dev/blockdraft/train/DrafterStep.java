@@ -196,12 +196,15 @@ public final class DrafterStep implements AutoCloseable {
         return logits;
     }
 
+    /** What {@link #gradients} saw: the step's loss and terms, and each parameter's gradient as the step would apply it. */
+    record Gradients(double loss, Map<String, Double> terms, Map<String, float[]> byParameter) {}
+
     /**
-     * fp32 only, for tests: backward over {@code microBatches} as {@link #run} does it, without the
-     * optimizer step; returns each parameter's gradient as the step would apply it (divided as
-     * {@link GradientStep} divides) and clears them.
+     * fp32 only, for tests: backward over {@code microBatches} as {@link #run} does it (objective
+     * state advances), without the optimizer step; the gradients divided as {@link GradientStep}
+     * divides them, then cleared.
      */
-    Map<String, float[]> gradients(List<BlockBatch> microBatches) {
+    Gradients gradients(List<BlockBatch> microBatches) {
         if (precision != Precision.FP32) {
             throw new IllegalStateException("gradients() is for fp32 steps, this one is " + precision);
         }
@@ -217,7 +220,7 @@ public final class DrafterStep implements AutoCloseable {
                 out.put(name, v);
             });
             AdamW.zeroGradients(master);
-            return out;
+            return new Gradients(acc.loss(), acc.terms(), out);
         }
     }
 
