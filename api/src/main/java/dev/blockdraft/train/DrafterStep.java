@@ -24,7 +24,9 @@ import dev.blockdraft.nn.Scalars;
  * One optimizer step of drafter training, shared by {@link DrafterTrainer} and the benchmark so
  * that the benchmark times exactly what training runs: per micro-batch, the frozen target's
  * features, the drafter over all blocks, the objective and backward; then the global gradient
- * norm, clipping and AdamW.
+ * norm, clipping and AdamW. Several micro-batches make one step over their concatenation, exactly
+ * (see {@link #run}): what a data-parallel step must all-reduce is the objective's
+ * {@link BatchTotals} and the gradients.
  *
  * <p>In {@link Precision#FP16} the step works on fresh fp16 copies of the fp32 master weights
  * (DJL's cast detaches, so copies are new leaves), computes the features with an fp16 copy of the

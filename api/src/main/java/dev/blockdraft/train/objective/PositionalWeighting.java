@@ -257,7 +257,10 @@ public record PositionalWeighting(Schedule schedule) implements StatsObjective {
      * weight on slot 1 at once). The number of slots is fixed by the first batch.
      *
      * <p>Stateful: every call updates the estimate, so don't evaluate a validation set through
-     * the same instance (or {@link #restore} the estimate afterwards).
+     * the same instance (or {@link #restore} the estimate afterwards). A step over several
+     * micro-batches updates it once, from their pooled sums and counts ({@link #statistics},
+     * {@link #advance}), and weighs every micro-batch by the result ({@link #stepWeights}), as one
+     * call over their concatenation would.
      */
     public static final class ReachProbability implements Schedule {
         private final double momentum;
@@ -368,7 +371,8 @@ public record PositionalWeighting(Schedule schedule) implements StatsObjective {
      *
      * updated on every call before the weights are taken (one host sync per batch, no gradient); a
      * slot with no valid block in the batch keeps its estimate; estimates start at 1.0 (all slots
-     * alike until the drafter's acceptance is known). Stateful, like {@link ReachProbability}.
+     * alike until the drafter's acceptance is known). Stateful, like {@link ReachProbability}, and
+     * pooled over micro-batches the same way.
      */
     public static final class HardReach implements Schedule {
         private final double momentum;
