@@ -176,7 +176,7 @@ public final class DrafterStep implements AutoCloseable {
                 BlockBatch.OnDevice d = batch.toDevice(micro, model.computeType());
                 DraftBatch supervision = new DraftBatch(d.labels(), d.slotMask()).withSequences(batch.sequences());
                 BatchTotals t = objective.counts(supervision);
-                if (objective.needsStatistics()) {
+                if (objective.needsStatistics()) { // outside a GradientCollector DJL's PyTorch records no graph
                     t = t.with(objective.statistics(SlotStats.of(supervision, logits(model, d, micro, PhaseMarks.NONE))));
                 }
                 sum = sum.plus(t);
