@@ -10,9 +10,11 @@ import dev.blockdraft.draft.BlockBatch;
 import dev.blockdraft.draft.Drafter;
 import dev.blockdraft.lm.LlamaModel;
 import dev.blockdraft.nn.StateDict;
+import dev.blockdraft.train.objective.BatchTotals;
 import dev.blockdraft.train.objective.DraftBatch;
 import dev.blockdraft.train.objective.Objective;
 import dev.blockdraft.train.objective.ObjectiveValue;
+import dev.blockdraft.train.objective.SlotStats;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -22,7 +24,9 @@ import dev.blockdraft.nn.Scalars;
  * One optimizer step of drafter training, shared by {@link DrafterTrainer} and the benchmark so
  * that the benchmark times exactly what training runs: per micro-batch, the frozen target's
  * features, the drafter over all blocks, the objective and backward; then the global gradient
- * norm, clipping and AdamW.
+ * norm, clipping and AdamW. Several micro-batches make one step over their concatenation, exactly
+ * (see {@link #run}): what a data-parallel step must all-reduce is the objective's
+ * {@link BatchTotals} and the gradients.
  *
  * <p>In {@link Precision#FP16} the step works on fresh fp16 copies of the fp32 master weights
  * (DJL's cast detaches, so copies are new leaves), computes the features with an fp16 copy of the
@@ -43,9 +47,10 @@ public final class DrafterStep implements AutoCloseable {
     /**
      * What one step did.
      *
-     * @param loss mean objective value over the micro-batches
-     * @param terms each objective term's mean value
-     * @param gradNorm global gradient norm of the (unscaled, accumulated-mean) gradients
+     * @param loss the objective over the step's micro-batches together (pooled), or their mean
+     *     when the objective does not pool; with one micro-batch, its loss
+     * @param terms each objective term's value, likewise
+     * @param gradNorm global gradient norm of the (unscaled) gradients the step applies
      * @param skipped true when the gradients were not finite and no update was made
      */
     public record Result(double loss, Map<String, Double> terms, double gradNorm, boolean skipped) {}
@@ -91,14 +96,21 @@ public final class DrafterStep implements AutoCloseable {
         return precision;
     }
 
-    /** One optimizer step over {@code microBatches} (gradient accumulation) at learning rate {@code lr}. */
+    /**
+     * One optimizer step over {@code microBatches} (gradient accumulation) at learning rate {@code lr}.
+     *
+     * <p>With one micro-batch the objective's {@link Objective#loss loss} is backpropagated as it is.
+     * With several and an objective that {@linkplain Objective#pools pools}, the step equals one
+     * over their concatenation: it sums every micro-batch's {@link Objective#counts counts} (and,
+     * when the objective {@linkplain Objective#needsStatistics needs statistics}, those of a
+     * no-gradient forward pass per micro-batch), {@linkplain Objective#advance advances} the
+     * objective's state once, then backpropagates each micro-batch's {@link Objective#share share}
+     * of the step's loss. A data-parallel step would all-reduce the summed totals before advancing
+     * and the gradients before clipping. Other objectives get the mean of the micro-batches' losses.
+     */
     public Result run(List<BlockBatch> microBatches, double lr, PhaseMarks marks) {
         StateDict master = drafter.parameters();
         boolean fp16 = precision == Precision.FP16;
-        double lossScale = fp16 ? scaler.scale() : 1;
-        int micros = microBatches.size();
-        double lossSum = 0;
-        Map<String, Double> terms = new LinkedHashMap<>();
         try (NDManager scope = master.manager().newSubManager()) {
             StateDict working = fp16 ? master.halfPrecisionCopy(scope) : master;
             Drafter model = fp16 ? drafter.over(working, featureModel) : drafter;
@@ -106,34 +118,111 @@ public final class DrafterStep implements AutoCloseable {
                 working.requireGradients(true);
                 marks.mark("fp16 working copies");
             }
-            for (BlockBatch batch : microBatches) {
-                try (NDManager micro = scope.newSubManager()) {
-                    BlockBatch.OnDevice d = batch.toDevice(micro, model.computeType());
-                    marks.mark("to_device (ids, mask)");
-                    try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
-                        NDArray features = model.targetFeatures(featureModel, d.ids()); // (S, L, F), once per sequence
-                        marks.mark("target forward (features)");
-                        NDArray logits = model.slotLogits(features, d); // (N, K, V)
-                        marks.mark("drafter forward and head");
-                        if (fp16) {
-                            logits = logits.add(micro.zeros(new Shape(1), DataType.FLOAT32)); // widen, in the graph
-                        }
-                        DraftBatch supervision = new DraftBatch(d.labels(), d.slotMask()).withSequences(batch.sequences());
-                        ObjectiveValue value = objective.loss(supervision, logits);
-                        marks.mark("objective (loss)");
-                        gc.backward(fp16 ? value.total().mul(Scalars.of(value.total(), lossScale)) : value.total());
-                        marks.mark("backward");
-                        lossSum += value.total().getFloat();
-                        value.terms().forEach((k, v) -> terms.merge(k, v / micros, Double::sum));
-                    }
-                }
-            }
-            GradientStep.Outcome out = GradientStep.apply(master, working, optimizer, scaler, micros, lr,
+            Accumulated acc = accumulate(model, microBatches, scope, marks);
+            GradientStep.Outcome out = GradientStep.apply(master, working, optimizer, scaler, acc.divisor(), lr,
                     config.clipNorm(), scope);
             marks.mark("grad norm, AdamW step");
-            return new Result(lossSum / micros, terms, out.gradNorm(), out.skipped());
+            return new Result(acc.loss(), acc.terms(), out.gradNorm(), out.skipped());
         } finally {
             marks.mark("close step scope");
+        }
+    }
+
+    /**
+     * What backward over a step's micro-batches left: the step's loss and terms, and what the
+     * accumulated gradients must be divided by (1 for pooled shares, the micro-batch count for means).
+     */
+    record Accumulated(double loss, Map<String, Double> terms, int divisor) {}
+
+    /** Forward and backward over every micro-batch; the gradients accumulate in {@code model}'s parameters. */
+    private Accumulated accumulate(Drafter model, List<BlockBatch> microBatches, NDManager scope, PhaseMarks marks) {
+        boolean fp16 = precision == Precision.FP16;
+        double lossScale = fp16 ? scaler.scale() : 1;
+        int micros = microBatches.size();
+        boolean pooled = micros > 1 && objective.pools();
+        BatchTotals totals = pooled ? totals(model, microBatches, scope, marks) : null;
+        if (pooled) {
+            objective.advance(totals); // once per step, by all micro-batches, before any weight is read
+        }
+        double lossSum = 0;
+        Map<String, Double> terms = new LinkedHashMap<>();
+        for (BlockBatch batch : microBatches) {
+            try (NDManager micro = scope.newSubManager()) {
+                BlockBatch.OnDevice d = batch.toDevice(micro, model.computeType());
+                marks.mark("to_device (ids, mask)");
+                try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
+                    NDArray logits = logits(model, d, micro, marks);
+                    DraftBatch supervision = new DraftBatch(d.labels(), d.slotMask()).withSequences(batch.sequences());
+                    ObjectiveValue value = pooled ? objective.share(SlotStats.of(supervision, logits), totals)
+                            : objective.loss(supervision, logits);
+                    marks.mark("objective (loss)");
+                    gc.backward(fp16 ? value.total().mul(Scalars.of(value.total(), lossScale)) : value.total());
+                    marks.mark("backward");
+                    lossSum += value.total().getFloat();
+                    // shares add up to the step's values; losses of their own batches average
+                    value.terms().forEach((k, v) -> terms.merge(k, pooled ? v : v / micros, Double::sum));
+                }
+            }
+        }
+        int divisor = pooled ? 1 : micros;
+        return new Accumulated(lossSum / divisor, terms, divisor);
+    }
+
+    /** The objective's totals over all micro-batches: counts from the masks, statistics (if any) from a no-gradient forward pass. */
+    private BatchTotals totals(Drafter model, List<BlockBatch> microBatches, NDManager scope, PhaseMarks marks) {
+        BatchTotals sum = BatchTotals.NONE;
+        for (BlockBatch batch : microBatches) {
+            try (NDManager micro = scope.newSubManager()) {
+                BlockBatch.OnDevice d = batch.toDevice(micro, model.computeType());
+                DraftBatch supervision = new DraftBatch(d.labels(), d.slotMask()).withSequences(batch.sequences());
+                BatchTotals t = objective.counts(supervision);
+                if (objective.needsStatistics()) { // outside a GradientCollector DJL's PyTorch records no graph
+                    t = t.with(objective.statistics(SlotStats.of(supervision, logits(model, d, micro, PhaseMarks.NONE))));
+                }
+                sum = sum.plus(t);
+            }
+        }
+        marks.mark(objective.needsStatistics() ? "statistics pass (forward)" : "counts");
+        return sum;
+    }
+
+    /** (N, K, V) float32 slot logits: the frozen target's features, then the drafter. */
+    private NDArray logits(Drafter model, BlockBatch.OnDevice d, NDManager micro, PhaseMarks marks) {
+        NDArray features = model.targetFeatures(featureModel, d.ids()); // (S, L, F), once per sequence
+        marks.mark("target forward (features)");
+        NDArray logits = model.slotLogits(features, d); // (N, K, V)
+        marks.mark("drafter forward and head");
+        if (precision == Precision.FP16) {
+            logits = logits.add(micro.zeros(new Shape(1), DataType.FLOAT32)); // widen, in the graph
+        }
+        return logits;
+    }
+
+    /** What {@link #gradients} saw: the step's loss and terms, and each parameter's gradient as the step would apply it. */
+    record Gradients(double loss, Map<String, Double> terms, Map<String, float[]> byParameter) {}
+
+    /**
+     * fp32 only, for tests: backward over {@code microBatches} as {@link #run} does it (objective
+     * state advances), without the optimizer step; the gradients divided as {@link GradientStep}
+     * divides them, then cleared.
+     */
+    Gradients gradients(List<BlockBatch> microBatches) {
+        if (precision != Precision.FP32) {
+            throw new IllegalStateException("gradients() is for fp32 steps, this one is " + precision);
+        }
+        StateDict master = drafter.parameters();
+        try (NDManager scope = master.manager().newSubManager()) {
+            Accumulated acc = accumulate(drafter, microBatches, scope, PhaseMarks.NONE);
+            Map<String, float[]> out = new LinkedHashMap<>();
+            AdamW.gradients(master, scope).forEach((name, g) -> {
+                float[] v = g.toFloatArray();
+                for (int i = 0; i < v.length; i++) {
+                    v[i] /= acc.divisor();
+                }
+                out.put(name, v);
+            });
+            AdamW.zeroGradients(master);
+            return new Gradients(acc.loss(), acc.terms(), out);
         }
     }
 

@@ -14,29 +14,31 @@ import java.util.Map;
 final class GradientStep {
     private GradientStep() {}
 
-    /** What the tail did: the true (unscaled, micro-batch-mean) gradient norm, and whether it skipped. */
+    /** What the tail did: the true (unscaled, divided) gradient norm, and whether it skipped. */
     record Outcome(double gradNorm, boolean skipped) {}
 
     /**
      * @param working the parameters backward ran on: {@code master} itself in fp32, its fp16 copies in fp16
      * @param scaler the loss scaler the loss was multiplied by, or null (fp32)
      * @param scope owns the gradient arrays read here (a per-step manager)
+     * @param divisor what the accumulated gradients are divided by: the number of micro-batches
+     *     when their losses are averaged, 1 when they are shares of one pooled loss
      */
-    static Outcome apply(StateDict master, StateDict working, AdamW optimizer, LossScaler scaler, int microBatches,
+    static Outcome apply(StateDict master, StateDict working, AdamW optimizer, LossScaler scaler, int divisor,
             double lr, double clipNorm, NDManager scope) {
         double lossScale = scaler == null ? 1 : scaler.scale();
         Map<String, NDArray> grads = AdamW.gradients(working, scope);
         if (working != master) {
             grads.replaceAll((name, g) -> g.getDataType() == DataType.FLOAT32 ? g : g.toType(DataType.FLOAT32, false));
         }
-        double gradNorm = optimizer.norm(grads.values()) / (microBatches * lossScale);
+        double gradNorm = optimizer.norm(grads.values()) / (divisor * lossScale);
         boolean finite = Double.isFinite(gradNorm);
         if (scaler != null) {
             scaler.update(finite);
         }
         if (finite) {
             double clip = clipNorm > 0 && gradNorm > clipNorm ? clipNorm / gradNorm : 1.0;
-            optimizer.step(master, grads, lr, clip / (microBatches * lossScale));
+            optimizer.step(master, grads, lr, clip / (divisor * lossScale));
         }
         if (working == master) {
             AdamW.zeroGradients(master); // backward accumulates into .grad: clear it for the next step

@@ -31,9 +31,24 @@ public record ChainLoss(double alpha) implements StatsObjective {
 
     @Override
     public ObjectiveValue loss(SlotStats stats) {
+        return value(stats, Nd.atLeast(stats.validBlocks(), 1));
+    }
+
+    @Override
+    public BatchTotals counts(DraftBatch batch) {
+        return BatchTotals.of("blocks", MaskCounts.of(batch).blocks());
+    }
+
+    /** Σ_n E[τ_n] / K over this micro-batch, divided by the whole step's blocks; expected_tau adds up likewise. */
+    @Override
+    public ObjectiveValue share(SlotStats stats, BatchTotals totals) {
+        return value(stats, Nd.fresh(stats.logits(), Math.max(totals.scalar("blocks"), 1)));
+    }
+
+    private ObjectiveValue value(SlotStats stats, NDArray blocks) {
         int k = stats.slots();
         NDArray reach = stats.logAcceptance().cumSum(1).exp().mul(stats.mask()); // (N, K)
-        NDArray meanTau = reach.sum().div(Nd.atLeast(stats.validBlocks(), 1));
+        NDArray meanTau = reach.sum().div(blocks);
         NDArray chain = Nd.mul(meanTau, -1.0 / Math.max(k, 1));
         double chainValue = ObjectiveValue.host(chain);
         Map<String, Double> terms = new LinkedHashMap<>();

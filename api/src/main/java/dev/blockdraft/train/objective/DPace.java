@@ -60,13 +60,7 @@ public record DPace(double a, Normalization normalization) implements StatsObjec
 
     @Override
     public ObjectiveValue loss(SlotStats stats) {
-        NDArray mask = stats.mask();
-        // log s_j; at invalid slots q = 1 so s = 1 and log s = 0, neutral for the product.
-        // The weights are constants, so detach q first and build no graph for them.
-        NDArray logS = stats.q().stopGradient().mul(Scalars.of(mask, 1 - a)).add(Scalars.of(mask, a)).log();
-        NDArray p = logS.cumSum(1).exp().mul(mask); // (N, K), 0 at invalid slots
-        NDArray suffix = p.sum(new int[] {1}, true).sub(p.cumSum(1)).add(p); // Σ_{m ≥ k} P_m
-        NDArray w = suffix.mul(mask);
+        NDArray w = weights(stats);
         NDArray weighted = stats.ce().mul(w).sum();
         NDArray l = switch (normalization) {
             case SEQUENCES -> weighted.div(Nd.constant(weighted, stats.batch().sequenceCount()));
@@ -74,6 +68,50 @@ public record DPace(double a, Normalization normalization) implements StatsObjec
             case WEIGHTS -> weighted.div(Nd.atLeast(w.sum(), 1e-12));
         };
         return new ObjectiveValue(l, Map.of(name(), ObjectiveValue.host(l)));
+    }
+
+    @Override
+    public BatchTotals counts(DraftBatch batch) {
+        return switch (normalization) {
+            case SEQUENCES -> BatchTotals.of("sequences", batch.sequenceCount());
+            case SLOTS -> BatchTotals.of("slots", MaskCounts.of(batch).slots());
+            case WEIGHTS -> BatchTotals.NONE;
+        };
+    }
+
+    /** Σw depends on q, so pooling it takes the logits. */
+    @Override
+    public boolean needsStatistics() {
+        return normalization == Normalization.WEIGHTS;
+    }
+
+    @Override
+    public BatchTotals statistics(SlotStats stats) {
+        return needsStatistics() ? BatchTotals.of("weights", ObjectiveValue.host(weights(stats).sum())) : BatchTotals.NONE;
+    }
+
+    /** w is a function of the block alone, so only Z is pooled. */
+    @Override
+    public ObjectiveValue share(SlotStats stats, BatchTotals totals) {
+        NDArray weighted = stats.ce().mul(weights(stats)).sum();
+        double z = switch (normalization) {
+            case SEQUENCES -> totals.scalar("sequences");
+            case SLOTS -> Math.max(totals.scalar("slots"), 1);
+            case WEIGHTS -> Math.max(totals.scalar("weights"), 1e-12);
+        };
+        NDArray l = weighted.div(Nd.fresh(weighted, z));
+        return new ObjectiveValue(l, Map.of(name(), ObjectiveValue.host(l)));
+    }
+
+    /** (N, K) w_k = Σ_{m ≥ k, valid} P_m at valid slots, 0 elsewhere; constants (no graph). */
+    private NDArray weights(SlotStats stats) {
+        NDArray mask = stats.mask();
+        // log s_j; at invalid slots q = 1 so s = 1 and log s = 0, neutral for the product.
+        // The weights are constants, so detach q first and build no graph for them.
+        NDArray logS = stats.q().stopGradient().mul(Scalars.of(mask, 1 - a)).add(Scalars.of(mask, a)).log();
+        NDArray p = logS.cumSum(1).exp().mul(mask); // (N, K), 0 at invalid slots
+        NDArray suffix = p.sum(new int[] {1}, true).sub(p.cumSum(1)).add(p); // Σ_{m ≥ k} P_m
+        return suffix.mul(mask);
     }
 
     @Override

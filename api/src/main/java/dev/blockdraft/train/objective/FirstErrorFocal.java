@@ -31,13 +31,38 @@ public record FirstErrorFocal(double gamma, double alpha) implements StatsObject
 
     @Override
     public ObjectiveValue loss(SlotStats stats) {
+        return value(stats, Nd.atLeast(stats.firstError().sum(), 1));
+    }
+
+    @Override
+    public BatchTotals counts(DraftBatch batch) {
+        return BatchTotals.NONE;
+    }
+
+    /** |E| depends on the drafter's argmax, so pooling it takes the logits. */
+    @Override
+    public boolean needsStatistics() {
+        return true;
+    }
+
+    @Override
+    public BatchTotals statistics(SlotStats stats) {
+        return BatchTotals.of("error_blocks", ObjectiveValue.host(stats.firstError().sum()));
+    }
+
+    @Override
+    public ObjectiveValue share(SlotStats stats, BatchTotals totals) {
+        return value(stats, Nd.fresh(stats.logits(), Math.max(totals.scalar("error_blocks"), 1)));
+    }
+
+    private ObjectiveValue value(SlotStats stats, NDArray errorBlocks) {
         NDArray f = stats.firstError(); // (N, K), one 1 per block with an error
         // Base of the focal factor: 1 − q at k*, exactly 1 elsewhere (keeps 0^γ and its gradient
         // out of the graph at slots that are masked away anyway).
         NDArray one = Scalars.of(f, 1);
         NDArray base = stats.q().neg().add(one).mul(f).add(f.neg().add(one));
         NDArray perSlot = base.pow(Scalars.of(base, gamma)).mul(stats.ce()).mul(f);
-        NDArray lfe = perSlot.sum().div(Nd.atLeast(f.sum(), 1));
+        NDArray lfe = perSlot.sum().div(errorBlocks);
         return new ObjectiveValue(Nd.mul(lfe, alpha), Map.of(name(), ObjectiveValue.host(lfe)));
     }
 

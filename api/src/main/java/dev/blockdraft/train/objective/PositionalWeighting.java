@@ -38,6 +38,47 @@ public record PositionalWeighting(Schedule schedule) implements StatsObjective {
     }
 
     @Override
+    public BatchTotals counts(DraftBatch batch) {
+        return new BatchTotals(Map.of("slot_blocks", MaskCounts.of(batch).perSlot()));
+    }
+
+    /** A stateful schedule's estimate is a mean over the batch's blocks of a quantity of the logits. */
+    @Override
+    public boolean needsStatistics() {
+        return schedule.stateful();
+    }
+
+    @Override
+    public BatchTotals statistics(SlotStats stats) {
+        return schedule.stateful() ? new BatchTotals(Map.of("reach_sums", schedule.statistics(stats))) : BatchTotals.NONE;
+    }
+
+    @Override
+    public void advance(BatchTotals totals) {
+        if (schedule.stateful()) {
+            schedule.advance(totals.get("reach_sums"), totals.get("slot_blocks"));
+        }
+    }
+
+    /** Σ_n m·w·CE over this micro-batch over Σ_k w_k·(blocks where k is valid, whole step): the weights are per slot, so the denominator pools through the per-slot counts. */
+    @Override
+    public ObjectiveValue share(SlotStats stats, BatchTotals totals) {
+        double[] w = schedule.stepWeights(stats);
+        double[] slotBlocks = totals.get("slot_blocks");
+        if (w.length != stats.slots() || slotBlocks.length != w.length) {
+            throw new IllegalStateException(schedule + " gave " + w.length + " weights for " + stats.slots()
+                    + " slots and " + slotBlocks.length + " pooled counts");
+        }
+        double den = 0;
+        for (int k = 0; k < w.length; k++) {
+            den += w[k] * slotBlocks[k];
+        }
+        NDArray wk = stats.logits().getManager().create(w).toType(stats.logits().getDataType(), false); // (K)
+        NDArray l = stats.ce().mul(stats.mask().mul(wk)).sum().div(Nd.fresh(stats.logits(), Math.max(den, 1e-12)));
+        return new ObjectiveValue(l, Map.of(name(), ObjectiveValue.host(l)));
+    }
+
+    @Override
     public Map<String, double[]> state() {
         return schedule.state();
     }
@@ -62,6 +103,32 @@ public record PositionalWeighting(Schedule schedule) implements StatsObjective {
 
         /** The weights for this batch, length K; may read the batch's statistics and update state. */
         double[] weights(SlotStats stats);
+
+        /**
+         * Whether the weights follow running state fitted to the batches (then
+         * {@link #statistics}, {@link #advance} and {@link #stepWeights} split {@link #weights}
+         * so that a step over micro-batches moves the state once, by all of them).
+         */
+        default boolean stateful() {
+            return false;
+        }
+
+        /** Stateful schedules: the batch's per-slot sums (length K) whose means over valid blocks the state tracks. */
+        default double[] statistics(SlotStats stats) {
+            throw new UnsupportedOperationException(this + " keeps no state");
+        }
+
+        /**
+         * Stateful schedules: one update from per-slot sums and valid-block counts pooled over a
+         * step's micro-batches; {@code weights(stats)} is {@code advance} with the batch's own
+         * sums followed by {@code stepWeights}.
+         */
+        default void advance(double[] sums, double[] counts) {}
+
+        /** The weights for this batch without updating any state (after {@link #advance} for a stateful schedule). */
+        default double[] stepWeights(SlotStats stats) {
+            return weights(stats);
+        }
 
         /** Running state to checkpoint (stateful schedules); empty by default. */
         default Map<String, double[]> state() {
@@ -190,7 +257,10 @@ public record PositionalWeighting(Schedule schedule) implements StatsObjective {
      * weight on slot 1 at once). The number of slots is fixed by the first batch.
      *
      * <p>Stateful: every call updates the estimate, so don't evaluate a validation set through
-     * the same instance (or {@link #restore} the estimate afterwards).
+     * the same instance (or {@link #restore} the estimate afterwards). A step over several
+     * micro-batches updates it once, from their pooled sums and counts ({@link #statistics},
+     * {@link #advance}), and weighs every micro-batch by the result ({@link #stepWeights}), as one
+     * call over their concatenation would.
      */
     public static final class ReachProbability implements Schedule {
         private final double momentum;
@@ -208,23 +278,37 @@ public record PositionalWeighting(Schedule schedule) implements StatsObjective {
         @Override
         public synchronized double[] weights(SlotStats stats) {
             int kk = stats.slots();
+            double[] host = sumsAndCounts(stats);
+            advance(Arrays.copyOfRange(host, 0, kk), Arrays.copyOfRange(host, kk, 2 * kk));
+            return reach(estimate);
+        }
+
+        @Override
+        public boolean stateful() {
+            return true;
+        }
+
+        /** Σ_n a_{n,k} per slot (0 at invalid slots). */
+        @Override
+        public double[] statistics(SlotStats stats) {
+            return Arrays.copyOfRange(sumsAndCounts(stats), 0, stats.slots());
+        }
+
+        @Override
+        public synchronized void advance(double[] sums, double[] counts) {
+            estimate = Estimates.advance(estimate, momentum, sums, counts, "reachProbability");
+        }
+
+        @Override
+        public synchronized double[] stepWeights(SlotStats stats) {
+            return reach(Estimates.fitted(estimate, stats.slots(), "reachProbability"));
+        }
+
+        /** (2K) per-slot acceptance sums, then per-slot valid counts: one host sync. */
+        private static double[] sumsAndCounts(SlotStats stats) {
             NDArray acceptSum = stats.acceptance().stopGradient().sum(new int[] {0});
             NDArray count = stats.mask().sum(new int[] {0});
-            double[] host = NDArrays.stack(new NDList(acceptSum, count)).toType(DataType.FLOAT64, false).toDoubleArray();
-            if (estimate == null) {
-                estimate = new double[kk];
-                Arrays.fill(estimate, 1.0);
-            } else if (estimate.length != kk) {
-                throw new IllegalStateException("reachProbability was fitted for " + estimate.length
-                        + " slots, got a batch with " + kk);
-            }
-            for (int j = 0; j < kk; j++) {
-                double n = host[kk + j];
-                if (n > 0) {
-                    estimate[j] = momentum * estimate[j] + (1 - momentum) * (host[j] / n);
-                }
-            }
-            return reach(estimate);
+            return NDArrays.stack(new NDList(acceptSum, count)).toType(DataType.FLOAT64, false).toDoubleArray();
         }
 
         /** The current estimates â_1..â_K (a copy), or null before the first batch. */
@@ -287,7 +371,8 @@ public record PositionalWeighting(Schedule schedule) implements StatsObjective {
      *
      * updated on every call before the weights are taken (one host sync per batch, no gradient); a
      * slot with no valid block in the batch keeps its estimate; estimates start at 1.0 (all slots
-     * alike until the drafter's acceptance is known). Stateful, like {@link ReachProbability}.
+     * alike until the drafter's acceptance is known). Stateful, like {@link ReachProbability}, and
+     * pooled over micro-batches the same way.
      */
     public static final class HardReach implements Schedule {
         private final double momentum;
@@ -301,6 +386,35 @@ public record PositionalWeighting(Schedule schedule) implements StatsObjective {
         @Override
         public synchronized double[] weights(SlotStats stats) {
             int kk = stats.slots();
+            double[] host = sumsAndCounts(stats);
+            advance(Arrays.copyOfRange(host, 0, kk), Arrays.copyOfRange(host, kk, 2 * kk));
+            return estimate.clone();
+        }
+
+        @Override
+        public boolean stateful() {
+            return true;
+        }
+
+        /** Σ_n r_{n,k} per slot over valid slots: blocks whose greedy verification reaches slot k. */
+        @Override
+        public double[] statistics(SlotStats stats) {
+            return Arrays.copyOfRange(sumsAndCounts(stats), 0, stats.slots());
+        }
+
+        @Override
+        public synchronized void advance(double[] sums, double[] counts) {
+            estimate = Estimates.advance(estimate, momentum, sums, counts, "hardReach");
+        }
+
+        @Override
+        public synchronized double[] stepWeights(SlotStats stats) {
+            return Estimates.fitted(estimate, stats.slots(), "hardReach").clone();
+        }
+
+        /** (2K) per-slot reached sums, then per-slot valid counts: one host sync. */
+        private static double[] sumsAndCounts(SlotStats stats) {
+            int kk = stats.slots();
             NDArray mask = stats.mask();
             NDArray right = stats.correct().toType(mask.getDataType(), false); // (N, K), 0 at invalid slots
             // reached_k = Π_{j<k} right_j: an exclusive cumulative product (slot 1 always reached)
@@ -308,20 +422,7 @@ public record PositionalWeighting(Schedule schedule) implements StatsObjective {
             NDArray reached = kk == 1 ? ones : ones.concat(right.get(":, :-1").cumProd(1), 1);
             NDArray reachedSum = reached.mul(mask).sum(new int[] {0});
             NDArray count = mask.sum(new int[] {0});
-            double[] host = NDArrays.stack(new NDList(reachedSum, count)).toType(DataType.FLOAT64, false).toDoubleArray();
-            if (estimate == null) {
-                estimate = new double[kk];
-                Arrays.fill(estimate, 1.0);
-            } else if (estimate.length != kk) {
-                throw new IllegalStateException("hardReach was fitted for " + estimate.length + " slots, got a batch with " + kk);
-            }
-            for (int j = 0; j < kk; j++) {
-                double n = host[kk + j];
-                if (n > 0) {
-                    estimate[j] = momentum * estimate[j] + (1 - momentum) * (host[j] / n);
-                }
-            }
-            return estimate.clone();
+            return NDArrays.stack(new NDList(reachedSum, count)).toType(DataType.FLOAT64, false).toDoubleArray();
         }
 
         /** The current estimates r̂_1..r̂_K (which are the weights), or null before the first batch. */
@@ -349,6 +450,41 @@ public record PositionalWeighting(Schedule schedule) implements StatsObjective {
         @Override
         public String toString() {
             return "hardReach(momentum=" + momentum + ")";
+        }
+    }
+
+    /** The EMA update both reach schedules share, from per-slot sums and valid counts (pooled or one batch's). */
+    private static final class Estimates {
+        private Estimates() {}
+
+        /** est ← μ·est + (1 − μ)·sum/count per slot with count > 0; a fresh estimate starts at 1.0. */
+        static double[] advance(double[] estimate, double momentum, double[] sums, double[] counts, String name) {
+            int kk = sums.length;
+            if (counts.length != kk) {
+                throw new IllegalArgumentException(name + ": " + kk + " sums but " + counts.length + " counts");
+            }
+            if (estimate == null) {
+                estimate = new double[kk];
+                Arrays.fill(estimate, 1.0);
+            } else if (estimate.length != kk) {
+                throw new IllegalStateException(name + " was fitted for " + estimate.length + " slots, got a batch with " + kk);
+            }
+            for (int j = 0; j < kk; j++) {
+                double n = counts[j];
+                if (n > 0) {
+                    estimate[j] = momentum * estimate[j] + (1 - momentum) * (sums[j] / n);
+                }
+            }
+            return estimate;
+        }
+
+        /** The estimate a step's weights come from; advance must have run for this step. */
+        static double[] fitted(double[] estimate, int slots, String name) {
+            if (estimate == null || estimate.length != slots) {
+                throw new IllegalStateException(name + ": weights for " + slots + " slots asked before advance (estimate "
+                        + (estimate == null ? "unset" : "for " + estimate.length + " slots") + ")");
+            }
+            return estimate;
         }
     }
 }

@@ -12,4 +12,15 @@ interface StatsObjective extends Objective {
 
     @Override
     ObjectiveValue loss(SlotStats stats);
+
+    @Override
+    default boolean pools() {
+        return true;
+    }
+
+    @Override
+    BatchTotals counts(DraftBatch batch);
+
+    @Override
+    ObjectiveValue share(SlotStats stats, BatchTotals totals);
 }

@@ -39,15 +39,61 @@ final class Sum implements StatsObjective {
 
     @Override
     public ObjectiveValue loss(SlotStats stats) {
+        return combine(i -> parts.get(i).loss(stats));
+    }
+
+    /** Every part pools (built-ins always do; a user part may not, and then neither does the sum). */
+    @Override
+    public boolean pools() {
+        return parts.stream().allMatch(Objective::pools);
+    }
+
+    @Override
+    public BatchTotals counts(DraftBatch batch) {
+        BatchTotals all = BatchTotals.NONE;
+        for (int i = 0; i < parts.size(); i++) {
+            all = all.with(parts.get(i).counts(batch).prefixed(i));
+        }
+        return all;
+    }
+
+    @Override
+    public boolean needsStatistics() {
+        return parts.stream().anyMatch(Objective::needsStatistics);
+    }
+
+    @Override
+    public BatchTotals statistics(SlotStats stats) {
+        BatchTotals all = BatchTotals.NONE;
+        for (int i = 0; i < parts.size(); i++) {
+            all = all.with(parts.get(i).statistics(stats).prefixed(i));
+        }
+        return all;
+    }
+
+    @Override
+    public void advance(BatchTotals totals) {
+        for (int i = 0; i < parts.size(); i++) {
+            parts.get(i).advance(totals.part(i));
+        }
+    }
+
+    @Override
+    public ObjectiveValue share(SlotStats stats, BatchTotals totals) {
+        return combine(i -> parts.get(i).share(stats, totals.part(i)));
+    }
+
+    /** Σ of the parts' totals; their terms merged, a repeated key suffixed "_2", "_3", …. */
+    private ObjectiveValue combine(java.util.function.IntFunction<ObjectiveValue> part) {
         NDArray total = null;
         Map<String, Double> terms = new LinkedHashMap<>();
-        for (Objective p : parts) {
-            ObjectiveValue v = p.loss(stats);
+        for (int i = 0; i < parts.size(); i++) {
+            ObjectiveValue v = part.apply(i);
             total = total == null ? v.total() : total.add(v.total());
             for (Map.Entry<String, Double> e : v.terms().entrySet()) {
                 String key = e.getKey();
-                for (int i = 2; terms.containsKey(key); i++) {
-                    key = e.getKey() + "_" + i;
+                for (int j = 2; terms.containsKey(key); j++) {
+                    key = e.getKey() + "_" + j;
                 }
                 terms.put(key, e.getValue());
             }

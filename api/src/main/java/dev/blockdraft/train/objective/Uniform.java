@@ -19,6 +19,17 @@ public record Uniform() implements StatsObjective {
     }
 
     @Override
+    public BatchTotals counts(DraftBatch batch) {
+        return BatchTotals.of("slots", MaskCounts.of(batch).slots());
+    }
+
+    @Override
+    public ObjectiveValue share(SlotStats stats, BatchTotals totals) {
+        NDArray l = stats.ce().sum().div(Nd.fresh(stats.logits(), Math.max(totals.scalar("slots"), 1)));
+        return new ObjectiveValue(l, Map.of(name(), ObjectiveValue.host(l)));
+    }
+
+    @Override
     public String name() {
         return "ce";
     }
