@@ -63,7 +63,7 @@ public record DrafterSpec(Session session, int blockSize, Integer layers, String
     public DrafterConfig drafterConfig() {
         var t = session.target();
         DrafterConfig c = DrafterConfig.forTarget(t.config(), t.folder().getFileName().toString(), blockSize,
-                dev.blockdraft.tokenize.MaskToken.choose(t.tokenizer(), t.config().vocabSize(), null).id());
+                dev.blockdraft.tokenize.MaskToken.choose(t.tokenizer(), t.config().vocabSize(), null).id(), t.model().device());
         return layers == null ? c : c.withLayers(layers);
     }
 

@@ -54,11 +54,9 @@ final class DemoCommand implements Callable<Integer> {
     @Option(names = "--block-size", description = "B (default: 8 on a CPU, 16 on a GPU)")
     Integer blockSize;
 
-    // one layer, not the library's default of two for the embedded 4-layer target: two add ~5% to τ here but take
-    // the demo past its 15 minutes on 2 cores (README)
-    @Option(names = "--layers", defaultValue = "1", description = "drafter layers (default: ${DEFAULT-VALUE}; "
-            + "train-drafter's default is one per two target layers)")
-    int layers;
+    @Option(names = "--layers", description = "drafter layers (default: the device's, one per four target layers on a CPU"
+            + " and one per two on a GPU)")
+    Integer layers;
 
     @Option(names = "--eval-prompts", defaultValue = "6", description = "prompts per benchmark (default: ${DEFAULT-VALUE})")
     int evalPrompts;

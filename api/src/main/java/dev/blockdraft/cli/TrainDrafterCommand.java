@@ -58,7 +58,7 @@ final class TrainDrafterCommand implements Callable<Integer> {
     @Option(names = "--block-size", description = "B, the anchor included (default: 16 on a GPU, 8 on a CPU)")
     Integer blockSize;
 
-    @Option(names = "--layers", description = "drafter layers (default: 1 per 2 target layers, 1..5)")
+    @Option(names = "--layers", description = "drafter layers (default: one per two target layers on a GPU, one per four on a CPU, 1..5)")
     Integer layers;
 
     @Option(names = "--feature-layers", paramLabel = "L,L,…|dflash|spread",
@@ -78,6 +78,11 @@ final class TrainDrafterCommand implements Callable<Integer> {
 
     @Option(names = "--seq-len", description = "longest sequence trained on, in tokens (default: the device's preset)")
     Integer seqLen;
+
+    @Option(names = "--grad-accum", defaultValue = "1", paramLabel = "K",
+            description = "micro-batches of --batch sequences per optimizer step, equal to one batch of K × --batch"
+                    + " (default: ${DEFAULT-VALUE})")
+    int gradAccum;
 
     @Option(names = "--lr", description = "peak learning rate (default: the device's preset)")
     Double lr;
@@ -116,6 +121,7 @@ final class TrainDrafterCommand implements Callable<Integer> {
     public Integer call() {
         Options.positive("--steps", steps);
         Options.positive("--batch", batch);
+        Options.positive("--grad-accum", gradAccum);
         Options.positive("--layers", layers);
         Options.positive("--block-size", blockSize);
         if (checkpointEvery != null && checkpointEvery < 0) {
@@ -141,7 +147,7 @@ final class TrainDrafterCommand implements Callable<Integer> {
             RegeneratedData rd = regenerated != null && !regenerate ? RegeneratedData.load(dataDir)
                     : Workflows.regeneratedData(target, data.resolve(), dataDir, RegenerationRecipe.defaultsFor(device));
             DrafterConfig dc = DrafterConfig.forTarget(target.config(), targetDir.getFileName().toString(), b,
-                    MaskToken.choose(target.tokenizer(), target.config().vocabSize(), maskTokenId).id());
+                    MaskToken.choose(target.tokenizer(), target.config().vocabSize(), maskTokenId).id(), device);
             if (layers != null) {
                 dc = dc.withLayers(layers);
             }
@@ -187,6 +193,7 @@ final class TrainDrafterCommand implements Callable<Integer> {
         if (lr != null) {
             o = o.withLearningRate(lr);
         }
+        o = o.withGradAccum(gradAccum);
         if (evalEvery != null) {
             o = o.withEvalEvery(evalEvery, o.evalBatches());
         }

@@ -62,22 +62,28 @@ public record DrafterConfig(LlamaConfig target, String targetName, int blockSize
     }
 
     /**
-     * The defaults for a target: width = the target's hidden size, heads as the target's, one
-     * layer per two target layers (1–5), three feature layers spread over the target's depth.
-     * One per two, not fewer: on the GPU, a 6-layer target's drafter with 3 layers reached held-out
-     * τ 5.36 against 3.36 with 1 at the same data and steps, online τ +41% (benchmarks/RESULTS.md,
-     * seventh session).
+     * The defaults for a target on {@code device}: width = the target's hidden size, heads as the
+     * target's, {@linkplain #defaultLayers the device's depth}, three feature layers spread over the
+     * target's depth.
      */
-    public static DrafterConfig forTarget(LlamaConfig target, String targetName, int blockSize, int maskTokenId) {
-        int layers = defaultLayers(target.numHiddenLayers());
+    public static DrafterConfig forTarget(LlamaConfig target, String targetName, int blockSize, int maskTokenId,
+            ai.djl.Device device) {
+        int layers = defaultLayers(target.numHiddenLayers(), device);
         int features = Math.min(3, target.numHiddenLayers());
         return new DrafterConfig(target, targetName, blockSize, uniformLayers(target.numHiddenLayers(), features), layers,
                 target.numAttentionHeads(), target.numKeyValueHeads(), target.intermediateSize(), maskTokenId, 1);
     }
 
-    /** The default drafter depth for a target of {@code targetLayers} layers: one per two, within 1..5. */
-    public static int defaultLayers(int targetLayers) {
-        return Math.max(1, Math.min(5, targetLayers / 2));
+    /**
+     * The default drafter depth for a target of {@code targetLayers} layers, within 1..5: on a GPU
+     * one layer per two target layers — a 6-layer target's drafter with 3 layers reached held-out
+     * τ 5.36 against 3.36 with 1 at the same data and steps, online τ +50% (benchmarks/RESULTS.md,
+     * seventh session); on a CPU one per four, as the demo's and the notebooks' time allows (two
+     * layers for the embedded 4-layer target took the demo from 10 to 16 minutes on 2 cores for
+     * +5–14% τ).
+     */
+    public static int defaultLayers(int targetLayers, ai.djl.Device device) {
+        return Math.max(1, Math.min(5, targetLayers / (device.isGpu() ? 2 : 4)));
     }
 
     /** B on a GPU by default: DFlash's block size. */

@@ -191,9 +191,10 @@ public record Experiment(TargetRef target, RegenerationRecipe recipe, int blockS
     /** The six built-in benchmarks by command-line name. */
     public static final List<String> ALL_BENCHMARKS = List.of("gsm8k", "math500", "humaneval", "mbpp", "mt_bench", "alpaca");
 
-    /** The drafter's depth: {@link #layers()}, or the target's default ({@link DrafterConfig#defaultLayers}). */
+    /** The drafter's depth: {@link #layers()}, or the target's default on this device ({@link DrafterConfig#defaultLayers}). */
     public int drafterLayers() {
-        return layers != null ? layers : DrafterConfig.defaultLayers(target.layers());
+        return layers != null ? layers
+                : DrafterConfig.defaultLayers(target.layers(), deviceKind().equals("gpu") ? ai.djl.Device.gpu() : ai.djl.Device.cpu());
     }
 
     /** {@code cpu} or {@code gpu}: the part of the device that enters the settings hash. */

@@ -289,10 +289,8 @@ public final class GridRunner {
             drafter = DrafterCheckpoint.load(drafterDir, target.model()); // trained, killed before its report
         } else {
             DrafterConfig dc = DrafterConfig.forTarget(target.config(), e.target().name(), e.blockSize(),
-                    MaskToken.choose(target.tokenizer(), target.config().vocabSize(), null).id());
-            if (e.layers() != null) {
-                dc = dc.withLayers(e.layers());
-            }
+                    MaskToken.choose(target.tokenizer(), target.config().vocabSize(), null).id(), target.model().device())
+                    .withLayers(e.drafterLayers()); // the depth the cell's settings hash records
             if (e.featureLayers() != null) {
                 dc = dc.withFeatureLayers(e.featureLayers());
             }

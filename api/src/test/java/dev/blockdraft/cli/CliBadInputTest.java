@@ -127,6 +127,8 @@ class CliBadInputTest {
         assertBadInput(run("regenerate", "--target", target, "--batch", "0"), "--batch 0: must be > 0");
         assertBadInput(run("train-drafter", "--target", target, "--out", dir.resolve("d").toString(), "--steps", "-3"),
                 "--steps -3: must be > 0");
+        assertBadInput(run("train-drafter", "--target", target, "--out", dir.resolve("d").toString(), "--grad-accum", "0"),
+                "--grad-accum 0: must be > 0");
         assertBadInput(run("train-drafter", "--target", target, "--out", dir.resolve("d").toString(), "--steps", "1e3"),
                 "blockdraft train-drafter: Invalid value for option '--steps': '1e3' is not an int",
                 "(see blockdraft train-drafter --help)");

@@ -29,7 +29,7 @@ class DflashConfigTest {
 
     @Test
     void roundTripKeepsTheDrafter() throws IOException {
-        DrafterConfig c = DrafterConfig.forTarget(TARGET, "t", 16, 151_669).withLayers(2).withFeatureLayers(1, 3, 5);
+        DrafterConfig c = DrafterConfig.forTarget(TARGET, "t", 16, 151_669, ai.djl.Device.cpu()).withLayers(2).withFeatureLayers(1, 3, 5);
         JsonObject json = DflashConfig.toJson(c, "bfloat16");
         assertEquals("DFlashDraftModel", json.getAsJsonArray("architectures").get(0).getAsString());
         assertEquals(151_669, json.getAsJsonObject("dflash_config").get("mask_token_id").getAsInt());
@@ -39,7 +39,7 @@ class DflashConfigTest {
 
     @Test
     void missingTargetLayerIdsFollowDflashsRule() throws IOException {
-        DrafterConfig c = DrafterConfig.forTarget(LlamaConfig.qwen3(151_936, 64, 192, 36, 4, 2, 512), "t", 16, 151_669)
+        DrafterConfig c = DrafterConfig.forTarget(LlamaConfig.qwen3(151_936, 64, 192, 36, 4, 2, 512), "t", 16, 151_669, ai.djl.Device.cpu())
                 .withLayers(5);
         JsonObject json = DflashConfig.toJson(c, "bfloat16");
         json.getAsJsonObject("dflash_config").remove("target_layer_ids");
@@ -51,7 +51,7 @@ class DflashConfigTest {
 
     @Test
     void aDrafterForAnotherTargetNamesBothValues() throws IOException {
-        JsonObject json = DflashConfig.toJson(DrafterConfig.forTarget(TARGET, "t", 16, 151_669), "float32");
+        JsonObject json = DflashConfig.toJson(DrafterConfig.forTarget(TARGET, "t", 16, 151_669, ai.djl.Device.cpu()), "float32");
         json.addProperty("hidden_size", 4096);
         Path file = write(json);
         BadInputException error = assertThrows(BadInputException.class, () -> DflashConfig.read(file, TARGET, "t"));

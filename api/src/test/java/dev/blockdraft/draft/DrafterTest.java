@@ -25,7 +25,7 @@ class DrafterTest {
     @Test
     void saveLoadRoundTripKeepsConfigAndWeights() {
         try (LlamaModel t = LlamaModel.initialize(target(), Device.cpu(), 1);
-                Drafter d = Drafter.initialize(DrafterConfig.forTarget(t.config(), "t", 4, 5).withLayers(2), t, 9)) {
+                Drafter d = Drafter.initialize(DrafterConfig.forTarget(t.config(), "t", 4, 5, Device.cpu()).withLayers(2), t, 9)) {
             DrafterCheckpoint.save(d, dir.resolve("d"), Map.of(), x -> { });
             try (Drafter loaded = DrafterCheckpoint.load(dir.resolve("d"), t)) {
                 assertEquals(d.config(), loaded.config());
@@ -39,18 +39,20 @@ class DrafterTest {
     }
 
     @Test
-    void defaultDepthIsOneLayerPerTwoTargetLayersWithinOneToFive() {
-        int[][] targetToDrafter = {{1, 1}, {2, 1}, {3, 1}, {4, 2}, {6, 3}, {8, 4}, {12, 5}, {36, 5}};
-        for (int[] pair : targetToDrafter) {
-            assertEquals(pair[1], DrafterConfig.defaultLayers(pair[0]), "target of " + pair[0] + " layers");
+    void defaultDepthIsOneLayerPerTwoTargetLayersOnAGpuAndPerFourOnACpuWithinOneToFive() {
+        int[][] targetGpuCpu = {{1, 1, 1}, {2, 1, 1}, {4, 2, 1}, {6, 3, 1}, {8, 4, 2}, {12, 5, 3}, {16, 5, 4}, {36, 5, 5}};
+        for (int[] row : targetGpuCpu) {
+            assertEquals(row[1], DrafterConfig.defaultLayers(row[0], Device.gpu()), "GPU, target of " + row[0] + " layers");
+            assertEquals(row[2], DrafterConfig.defaultLayers(row[0], Device.cpu()), "CPU, target of " + row[0] + " layers");
         }
-        assertEquals(2, DrafterConfig.forTarget(target(), "t", 4, 5).numLayers(), "the 4-layer test target");
+        assertEquals(2, DrafterConfig.forTarget(target(), "t", 4, 5, Device.gpu()).numLayers(), "the 4-layer test target");
+        assertEquals(1, DrafterConfig.forTarget(target(), "t", 4, 5, Device.cpu()).numLayers());
     }
 
     @Test
     void drafterForAnotherTargetIsAClearError() {
         try (LlamaModel t = LlamaModel.initialize(target(), Device.cpu(), 1);
-                Drafter d = Drafter.initialize(DrafterConfig.forTarget(t.config(), "t", 4, 5), t, 9)) {
+                Drafter d = Drafter.initialize(DrafterConfig.forTarget(t.config(), "t", 4, 5, Device.cpu()), t, 9)) {
             DrafterCheckpoint.save(d, dir.resolve("d"), Map.of(), x -> { });
         }
         try (LlamaModel wider = LlamaModel.initialize(LlamaConfig.llama(40, 64, 48, 4, 4, 2, 128), Device.cpu(), 1)) {
@@ -70,11 +72,11 @@ class DrafterTest {
     @Test
     void invalidShapesNameTheField() {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-                () -> DrafterConfig.forTarget(target(), "t", 1, 5));
+                () -> DrafterConfig.forTarget(target(), "t", 1, 5, Device.cpu()));
         assertTrue(e.getMessage().contains("block_size=1 must be >= 2"), e.getMessage());
-        e = assertThrows(IllegalArgumentException.class, () -> DrafterConfig.forTarget(target(), "t", 4, 5).withFeatureLayers(0, 9));
+        e = assertThrows(IllegalArgumentException.class, () -> DrafterConfig.forTarget(target(), "t", 4, 5, Device.cpu()).withFeatureLayers(0, 9));
         assertTrue(e.getMessage().contains("layer 9"), e.getMessage());
-        e = assertThrows(IllegalArgumentException.class, () -> DrafterConfig.forTarget(target(), "t", 4, 40));
+        e = assertThrows(IllegalArgumentException.class, () -> DrafterConfig.forTarget(target(), "t", 4, 40, Device.cpu()));
         assertTrue(e.getMessage().contains("mask_token_id=40"), e.getMessage());
     }
 

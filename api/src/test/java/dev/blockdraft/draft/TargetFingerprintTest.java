@@ -30,7 +30,7 @@ class TargetFingerprintTest {
         try (LlamaModel trainedFor = LlamaModel.initialize(TARGET, Device.cpu(), 1);
                 LlamaModel sameShape = LlamaModel.initialize(TARGET, Device.cpu(), 2);
                 LlamaModel otherEos = LlamaModel.initialize(TARGET.withSpecialTokens(0, 3), Device.cpu(), 1);
-                Drafter d = Drafter.initialize(DrafterConfig.forTarget(TARGET, "t", 4, 5), trainedFor, 9)) {
+                Drafter d = Drafter.initialize(DrafterConfig.forTarget(TARGET, "t", 4, 5, ai.djl.Device.cpu()), trainedFor, 9)) {
             DrafterCheckpoint.save(d, folder, Map.of(), x -> { });
             assertTrue(Files.exists(folder.resolve(TargetFingerprint.FILE)));
             DrafterCheckpoint.load(folder, trainedFor).close();

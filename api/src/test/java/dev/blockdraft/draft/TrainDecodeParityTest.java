@@ -59,7 +59,7 @@ class TrainDecodeParityTest {
     @Test
     void trainingLogitsEqualDecodingDraftsAtTheSameAnchors() {
         try (LlamaModel t = LlamaModel.initialize(target(), Device.cpu(), 3);
-                Drafter d = Drafter.initialize(DrafterConfig.forTarget(t.config(), "t", 5, MASK).withLayers(2), t, 4)) {
+                Drafter d = Drafter.initialize(DrafterConfig.forTarget(t.config(), "t", 5, MASK, ai.djl.Device.cpu()).withLayers(2), t, 4)) {
             List<RegeneratedData.Sequence> seqs = List.of(new RegeneratedData.Sequence(randomIds(1, 30), 6),
                     new RegeneratedData.Sequence(randomIds(2, 19), 4));
             List<int[]> anchors = List.of(new int[] {6, 7, 15, 27, 28}, new int[] {4, 11, 17});
@@ -93,7 +93,7 @@ class TrainDecodeParityTest {
     @Test
     void theFusedBackendDecodesWhatItTrainsAndWhatEagerDecodes() {
         try (LlamaModel t = LlamaModel.initialize(target(), Backend.fused(Device.cpu()), 3);
-                Drafter d = Drafter.initialize(DrafterConfig.forTarget(t.config(), "t", 5, MASK).withLayers(2), t, 4)) {
+                Drafter d = Drafter.initialize(DrafterConfig.forTarget(t.config(), "t", 5, MASK, ai.djl.Device.cpu()).withLayers(2), t, 4)) {
             assertTrue(d.backend().fuses(Backend.Op.DRAFTER_LAYER));
             Drafter eager = d.over(d.parameters(), t.withBackend(Backend.eager(Device.cpu())));
             int[] ids = randomIds(1, 30);
@@ -115,7 +115,7 @@ class TrainDecodeParityTest {
     @Test
     void tokensAfterAnAnchorNeverChangeItsBlock() {
         try (LlamaModel t = LlamaModel.initialize(target(), Device.cpu(), 5);
-                Drafter d = Drafter.initialize(DrafterConfig.forTarget(t.config(), "t", 4, MASK), t, 6)) {
+                Drafter d = Drafter.initialize(DrafterConfig.forTarget(t.config(), "t", 4, MASK, ai.djl.Device.cpu()), t, 6)) {
             int[] ids = randomIds(7, 26);
             int anchor = 12;
             int[] changed = ids.clone();

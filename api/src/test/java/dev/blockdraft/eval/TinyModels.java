@@ -22,7 +22,7 @@ final class TinyModels {
     }
 
     static Drafter drafter(LlamaModel target, int blockSize, int denoisingSteps, int maskId, long seed) {
-        DrafterConfig c = DrafterConfig.forTarget(target.config(), "t", blockSize, maskId).withDenoisingSteps(denoisingSteps);
+        DrafterConfig c = DrafterConfig.forTarget(target.config(), "t", blockSize, maskId, ai.djl.Device.cpu()).withDenoisingSteps(denoisingSteps);
         return Drafter.initialize(c, target, seed);
     }
 

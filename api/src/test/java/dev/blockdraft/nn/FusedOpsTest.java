@@ -235,7 +235,7 @@ class FusedOpsTest {
             for (DataType type : TYPES) {
                 try (LlamaModel target = randomModel(tiny(targetType).withTiedEmbeddings(true), device, 3);
                         LlamaModel halfTarget = type == DataType.FLOAT16 ? target.halfPrecisionCopy() : null;
-                        Drafter drafter = Drafter.initialize(DrafterConfig.forTarget(target.config(), "t", 4, 5).withLayers(2),
+                        Drafter drafter = Drafter.initialize(DrafterConfig.forTarget(target.config(), "t", 4, 5, ai.djl.Device.cpu()).withLayers(2),
                                 target, 9);
                         NDManager m = drafter.parameters().manager().newSubManager()) {
                     m.getEngine().setRandomSeed(4);

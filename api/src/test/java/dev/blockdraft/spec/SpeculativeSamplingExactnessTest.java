@@ -53,7 +53,7 @@ class SpeculativeSamplingExactnessTest {
                 e.getValue().muli(e.getKey().equals(LlamaModel.LM_HEAD) ? 12 : 6);
             }
         }
-        drafter = Drafter.initialize(DrafterConfig.forTarget(config, "t", 4, 0), target, 8);
+        drafter = Drafter.initialize(DrafterConfig.forTarget(config, "t", 4, 0, ai.djl.Device.cpu()), target, 8);
     }
 
     @AfterAll

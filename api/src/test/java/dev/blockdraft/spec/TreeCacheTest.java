@@ -32,7 +32,7 @@ class TreeCacheTest {
         Decoding decoding = mode.equals("tree") ? Decoding.of(Sampling.temperature(1.0)).withTreeNodes(8)
                 : Decoding.of(Sampling.temperature(1.0)).withDrafts(4).withSampledDrafts(true);
         try (LlamaModel target = LlamaModel.initialize(config, Device.cpu(), 5);
-                Drafter drafter = Drafter.initialize(DrafterConfig.forTarget(config, "t", 5, 0), target, 6)) {
+                Drafter drafter = Drafter.initialize(DrafterConfig.forTarget(config, "t", 5, 0, ai.djl.Device.cpu()), target, 6)) {
             for (var e : target.parameters().asMap().entrySet()) {
                 if (!e.getKey().endsWith("norm.weight")) {
                     e.getValue().muli(4);

@@ -35,7 +35,7 @@ class ContextLengthTest {
         DraftTrainConfig config = new DraftTrainConfig(new TrainConfig(2, 2, context, 1, 1e-3, 0, 0.1, 0.0, 1.0, 0, 1, 0, 3),
                 BlockSampler.ALL, 2);
         try (LlamaModel t = LlamaModel.initialize(TrainingResumeTest.TARGET, Device.cpu(), 1);
-                Drafter d = Drafter.initialize(DrafterConfig.forTarget(TrainingResumeTest.TARGET, "t", 16, 29), t, 2)) {
+                Drafter d = Drafter.initialize(DrafterConfig.forTarget(TrainingResumeTest.TARGET, "t", 16, 29, ai.djl.Device.cpu()), t, 2)) {
             assertEquals(context - 15, d.config().trainableLength(context));
             TrainingRun run = new DrafterTrainer(config, Objectives.paper(), List.of()).train(d, data, 28, null, null);
             assertTrue(Double.isFinite(run.lastEval("tau")), "held-out τ " + run.lastEval("tau"));

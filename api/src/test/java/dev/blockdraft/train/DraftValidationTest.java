@@ -38,7 +38,7 @@ class DraftValidationTest {
         }
         int perSequence = 16, batchSize = 2;
         try (LlamaModel target = LlamaModel.initialize(config, Device.cpu(), 5);
-                Drafter drafter = Drafter.initialize(DrafterConfig.forTarget(config, "t", 5, 0), target, 6)) {
+                Drafter drafter = Drafter.initialize(DrafterConfig.forTarget(config, "t", 5, 0, ai.djl.Device.cpu()), target, 6)) {
             Map<String, Double> m = DraftValidation.evaluate(drafter, sequences, perSequence, 128, 0, batchSize);
 
             BlockSampler sampler = BlockSampler.forDrafter(drafter.config(), perSequence, 128, 0);

@@ -48,7 +48,7 @@ class MemoryFlatTest {
             }
         };
         try (LlamaModel t = LlamaModel.initialize(target, Device.cpu(), 1);
-                Drafter d = Drafter.initialize(DrafterConfig.forTarget(target, "t", 4, 29), t, 2)) {
+                Drafter d = Drafter.initialize(DrafterConfig.forTarget(target, "t", 4, 29, ai.djl.Device.cpu()), t, 2)) {
             new DrafterTrainer(config, Objectives.paper(), List.of(probe))
                     .train(d, TrainingResumeTest.syntheticData(), 28, null, null);
         }

@@ -80,7 +80,7 @@ class MixedPrecisionTest {
     @Test
     void halfGradientsMatchFp32ParameterByParameter() {
         RegeneratedData data = TrainingResumeTest.syntheticData();
-        DrafterConfig dc = DrafterConfig.forTarget(TrainingResumeTest.TARGET, "t", 4, 29);
+        DrafterConfig dc = DrafterConfig.forTarget(TrainingResumeTest.TARGET, "t", 4, 29, ai.djl.Device.cpu());
         BlockSampler sampler = new BlockSampler(4, 4, 64, 29, 28);
         double scale = 1024;
         try (LlamaModel t = LlamaModel.initialize(TrainingResumeTest.TARGET, Device.cpu(), 1);
@@ -147,7 +147,7 @@ class MixedPrecisionTest {
     static TrainingRun[] fp32AndFp16DrafterRuns(Device device) {
         RegeneratedData data = TrainingResumeTest.syntheticData();
         DraftTrainConfig config = new DraftTrainConfig(new TrainConfig(60, 3, 64, 1, 1e-2, 3, 0.1, 0.0, 1.0, 0, 1, 0, 5), 4, 3);
-        DrafterConfig dc = DrafterConfig.forTarget(TrainingResumeTest.TARGET, "t", 4, 29);
+        DrafterConfig dc = DrafterConfig.forTarget(TrainingResumeTest.TARGET, "t", 4, 29, ai.djl.Device.cpu());
         try (LlamaModel t = LlamaModel.initialize(TrainingResumeTest.TARGET, device, 1)) {
             TrainingRun fp32;
             TrainingRun fp16;
@@ -199,7 +199,7 @@ class MixedPrecisionTest {
     void anOverflowingStepIsSkippedTheWeightsUntouchedAndTheScaleHalved() {
         RegeneratedData data = TrainingResumeTest.syntheticData();
         TrainConfig opt = new TrainConfig(4, 3, 64, 1, 1e-2, 0, 1.0, 0.0, 1.0, 0, 1, 0, 5);
-        DrafterConfig dc = DrafterConfig.forTarget(TrainingResumeTest.TARGET, "t", 4, 29);
+        DrafterConfig dc = DrafterConfig.forTarget(TrainingResumeTest.TARGET, "t", 4, 29, ai.djl.Device.cpu());
         BlockSampler sampler = new BlockSampler(4, 4, 64, 29, 28);
         try (LlamaModel t = LlamaModel.initialize(TrainingResumeTest.TARGET, Device.cpu(), 1);
                 Drafter d = Drafter.initialize(dc, t, 2);

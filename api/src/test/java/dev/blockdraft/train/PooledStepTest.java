@@ -41,7 +41,7 @@ class PooledStepTest {
 
     private final RegeneratedData data = TrainingResumeTest.syntheticData();
     private final BlockSampler sampler = new BlockSampler(BLOCK, 4, 64, 29, 28);
-    private final DrafterConfig dc = DrafterConfig.forTarget(TrainingResumeTest.TARGET, "t", BLOCK, 29);
+    private final DrafterConfig dc = DrafterConfig.forTarget(TrainingResumeTest.TARGET, "t", BLOCK, 29, ai.djl.Device.cpu());
     private final TrainConfig opt = new TrainConfig(4, 3, 64, 1, 1e-2, 0, 1.0, 0.0, 1.0, 0, 1, 0, 5);
 
     /**

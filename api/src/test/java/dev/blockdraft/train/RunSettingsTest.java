@@ -111,7 +111,7 @@ class RunSettingsTest {
         RegeneratedData data = TrainingResumeTest.syntheticData();
         DraftTrainConfig config = new DraftTrainConfig(new TrainConfig(8, 3, 64, 1, 1e-2, 2, 0.1, 0.0, 1.0, 0, 1, 3, 5), 4, 2);
         try (LlamaModel t = LlamaModel.initialize(TrainingResumeTest.TARGET, Device.cpu(), 1)) {
-            DrafterConfig dc = DrafterConfig.forTarget(TrainingResumeTest.TARGET, "t", 4, 29);
+            DrafterConfig dc = DrafterConfig.forTarget(TrainingResumeTest.TARGET, "t", 4, 29, ai.djl.Device.cpu());
             float[] uninterrupted;
             try (Drafter d = Drafter.initialize(dc, t, 2)) {
                 new DrafterTrainer(config, Objectives.paper(), List.of()).train(d, data, 28, dir.resolve("a"), null);

@@ -77,7 +77,7 @@ class TrainingResumeTest {
         // held-out τ every 2 steps, checkpoints every 3: the crash at 4 falls between a best-so-far and the next pass
         DraftTrainConfig config = new DraftTrainConfig(new TrainConfig(8, 3, 64, 1, 1e-2, 2, 0.1, 0.0, 1.0, 2, 1, 3, 5), 4, 2);
         try (LlamaModel t = LlamaModel.initialize(TARGET, Device.cpu(), 1)) {
-            DrafterConfig dc = DrafterConfig.forTarget(TARGET, "t", 4, 29);
+            DrafterConfig dc = DrafterConfig.forTarget(TARGET, "t", 4, 29, ai.djl.Device.cpu());
             float[] uninterrupted;
             try (Drafter d = Drafter.initialize(dc, t, 2)) {
                 new DrafterTrainer(config, Objectives.paper(), List.of()).train(d, data, 28, dir.resolve("a"), null);
@@ -119,7 +119,7 @@ class TrainingResumeTest {
         // held-out τ every 2 steps, checkpoints every 3: the crash at 4 falls between a best-so-far and the next pass
         DraftTrainConfig config = new DraftTrainConfig(new TrainConfig(8, 3, 64, 1, 1e-2, 2, 0.1, 0.0, 1.0, 2, 1, 3, 5), 4, 2);
         try (LlamaModel t = LlamaModel.initialize(TARGET, Device.cpu(), 1)) {
-            DrafterConfig dc = DrafterConfig.forTarget(TARGET, "t", 4, 29);
+            DrafterConfig dc = DrafterConfig.forTarget(TARGET, "t", 4, 29, ai.djl.Device.cpu());
             float[] uninterrupted;
             try (Drafter d = Drafter.initialize(dc, t, 2)) { // warm-up, as above
                 new DrafterTrainer(config.withSteps(2), Objectives.uniform(), List.of()).withPrecision(Precision.FP16)
