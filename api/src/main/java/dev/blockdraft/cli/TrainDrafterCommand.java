@@ -80,8 +80,8 @@ final class TrainDrafterCommand implements Callable<Integer> {
     Integer seqLen;
 
     @Option(names = "--grad-accum", defaultValue = "1", paramLabel = "K",
-            description = "micro-batches of --batch sequences per optimizer step, equal to one batch of K × --batch"
-                    + " (default: ${DEFAULT-VALUE})")
+            description = "micro-batches of --batch sequences per optimizer step, exactly the step over all of them"
+                    + " as one batch (default: ${DEFAULT-VALUE})")
     int gradAccum;
 
     @Option(names = "--lr", description = "peak learning rate (default: the device's preset)")
