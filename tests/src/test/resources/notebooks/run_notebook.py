@@ -7,10 +7,12 @@ under "blockdraft_test" so the Java test can assert that live updates really wer
 With WORKING_DIR the kernel starts there (Jupyter's default is the notebook's folder), and
 TIMEOUT sets the per-cell limit in seconds (default 180).
 
-A kernel that never answers its first kernel_info_request is started again, twice at most:
+A kernel that never answers its first kernel_info_request is started again, five times at most:
 rapaio-jupyter-kernel 3.0.1's LoopThread.start() starts the thread before it sets its `running` flag, so a
 shell loop that checks the flag first ends at once and the kernel never answers (one start in three to
-six here).
+twelve here). A healthy start answers in about a second (both kernels, 2 cores), so 30 s tells a hung one:
+with 90 s, the hung starts cost the suite 4.5 of its 18 minutes in one run, and three starts left a notebook
+failing about once in 27 at one hang in three.
 
 usage: run_notebook.py INPUT.ipynb OUTPUT.ipynb KERNEL_NAME [WORKING_DIR [TIMEOUT]]
 """
@@ -20,14 +22,14 @@ import sys
 import nbformat
 from nbclient import NotebookClient
 
-STARTS = 3
+STARTS = 6
 
 
 def main(source, target, kernel_name, working_dir=None, timeout="180"):
     resources = {"metadata": {"path": working_dir}} if working_dir else {}
     for start in range(1, STARTS + 1):
         notebook = nbformat.read(source, as_version=4)
-        client = NotebookClient(notebook, kernel_name=kernel_name, timeout=int(timeout), startup_timeout=90,
+        client = NotebookClient(notebook, kernel_name=kernel_name, timeout=int(timeout), startup_timeout=30,
                                 allow_errors=False, resources=resources)
         updates = []
         apply_update = client._update_display_id
