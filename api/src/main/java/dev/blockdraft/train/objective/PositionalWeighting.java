@@ -262,58 +262,27 @@ public record PositionalWeighting(Schedule schedule) implements StatsObjective {
      * {@link #advance}), and weighs every micro-batch by the result ({@link #stepWeights}), as one
      * call over their concatenation would.
      */
-    public static final class ReachProbability implements Schedule {
-        private final double momentum;
-        private double[] estimate; // â_1..â_K, null before the first batch
-
+    public static final class ReachProbability extends EmaSchedule {
         /** @param momentum μ in [0, 1): the weight of the old estimate */
         public ReachProbability(double momentum) {
-            this.momentum = Check.unit("momentum", momentum, false);
+            super(momentum, "reachProbability");
         }
 
         public double momentum() {
             return momentum;
         }
 
-        @Override
-        public synchronized double[] weights(SlotStats stats) {
-            int kk = stats.slots();
-            double[] host = sumsAndCounts(stats);
-            advance(Arrays.copyOfRange(host, 0, kk), Arrays.copyOfRange(host, kk, 2 * kk));
-            return reach(estimate);
-        }
-
-        @Override
-        public boolean stateful() {
-            return true;
-        }
-
-        /** Σ_n a_{n,k} per slot (0 at invalid slots). */
-        @Override
-        public double[] statistics(SlotStats stats) {
-            return Arrays.copyOfRange(sumsAndCounts(stats), 0, stats.slots());
-        }
-
-        @Override
-        public synchronized void advance(double[] sums, double[] counts) {
-            estimate = Estimates.advance(estimate, momentum, sums, counts, "reachProbability");
-        }
-
-        @Override
-        public synchronized double[] stepWeights(SlotStats stats) {
-            return reach(Estimates.fitted(estimate, stats.slots(), "reachProbability"));
-        }
-
         /** (2K) per-slot acceptance sums, then per-slot valid counts: one host sync. */
-        private static double[] sumsAndCounts(SlotStats stats) {
+        @Override
+        double[] sumsAndCounts(SlotStats stats) {
             NDArray acceptSum = stats.acceptance().stopGradient().sum(new int[] {0});
             NDArray count = stats.mask().sum(new int[] {0});
             return NDArrays.stack(new NDList(acceptSum, count)).toType(DataType.FLOAT64, false).toDoubleArray();
         }
 
-        /** The current estimates â_1..â_K (a copy), or null before the first batch. */
-        public synchronized double[] estimate() {
-            return estimate == null ? null : estimate.clone();
+        @Override
+        double[] weightsOf(double[] est) {
+            return reach(est);
         }
 
         /** The weights the current estimate gives (without updating it), or null before the first batch. */
@@ -374,46 +343,15 @@ public record PositionalWeighting(Schedule schedule) implements StatsObjective {
      * alike until the drafter's acceptance is known). Stateful, like {@link ReachProbability}, and
      * pooled over micro-batches the same way.
      */
-    public static final class HardReach implements Schedule {
-        private final double momentum;
-        private double[] estimate; // r̂_1..r̂_K, null before the first batch
-
+    public static final class HardReach extends EmaSchedule {
         /** @param momentum μ in [0, 1): the weight of the old estimate */
         public HardReach(double momentum) {
-            this.momentum = Check.unit("momentum", momentum, false);
+            super(momentum, "hardReach");
         }
 
+        /** (2K) per-slot reached sums (blocks whose greedy verification reaches slot k), then per-slot valid counts: one host sync. */
         @Override
-        public synchronized double[] weights(SlotStats stats) {
-            int kk = stats.slots();
-            double[] host = sumsAndCounts(stats);
-            advance(Arrays.copyOfRange(host, 0, kk), Arrays.copyOfRange(host, kk, 2 * kk));
-            return estimate.clone();
-        }
-
-        @Override
-        public boolean stateful() {
-            return true;
-        }
-
-        /** Σ_n r_{n,k} per slot over valid slots: blocks whose greedy verification reaches slot k. */
-        @Override
-        public double[] statistics(SlotStats stats) {
-            return Arrays.copyOfRange(sumsAndCounts(stats), 0, stats.slots());
-        }
-
-        @Override
-        public synchronized void advance(double[] sums, double[] counts) {
-            estimate = Estimates.advance(estimate, momentum, sums, counts, "hardReach");
-        }
-
-        @Override
-        public synchronized double[] stepWeights(SlotStats stats) {
-            return Estimates.fitted(estimate, stats.slots(), "hardReach").clone();
-        }
-
-        /** (2K) per-slot reached sums, then per-slot valid counts: one host sync. */
-        private static double[] sumsAndCounts(SlotStats stats) {
+        double[] sumsAndCounts(SlotStats stats) {
             int kk = stats.slots();
             NDArray mask = stats.mask();
             NDArray right = stats.correct().toType(mask.getDataType(), false); // (N, K), 0 at invalid slots
@@ -425,9 +363,10 @@ public record PositionalWeighting(Schedule schedule) implements StatsObjective {
             return NDArrays.stack(new NDList(reachedSum, count)).toType(DataType.FLOAT64, false).toDoubleArray();
         }
 
-        /** The current estimates r̂_1..r̂_K (which are the weights), or null before the first batch. */
-        public synchronized double[] estimate() {
-            return estimate == null ? null : estimate.clone();
+        /** The estimates are the weights. */
+        @Override
+        double[] weightsOf(double[] est) {
+            return est.clone();
         }
 
         @Override
@@ -453,12 +392,49 @@ public record PositionalWeighting(Schedule schedule) implements StatsObjective {
         }
     }
 
-    /** The EMA update both reach schedules share, from per-slot sums and valid counts (pooled or one batch's). */
-    private static final class Estimates {
-        private Estimates() {}
+    /**
+     * What both reach schedules share: an exponential moving average per slot of a batch statistic
+     * (sums over valid blocks ÷ their count), updated before the weights are taken — from one batch
+     * ({@link #weights}) or from a step's micro-batches pooled ({@link #statistics}, {@link #advance},
+     * {@link #stepWeights}).
+     */
+    abstract static sealed class EmaSchedule implements Schedule permits ReachProbability, HardReach {
+        final double momentum;
+        private final String name;
+        double[] estimate; // per slot, null before the first batch
+
+        EmaSchedule(double momentum, String name) {
+            this.momentum = Check.unit("momentum", momentum, false);
+            this.name = name;
+        }
+
+        /** (2K): the batch's per-slot sums, then its per-slot valid-block counts. */
+        abstract double[] sumsAndCounts(SlotStats stats);
+
+        /** The weights an estimate gives. */
+        abstract double[] weightsOf(double[] estimate);
+
+        @Override
+        public synchronized double[] weights(SlotStats stats) {
+            int kk = stats.slots();
+            double[] host = sumsAndCounts(stats);
+            advance(Arrays.copyOfRange(host, 0, kk), Arrays.copyOfRange(host, kk, 2 * kk));
+            return weightsOf(estimate);
+        }
+
+        @Override
+        public boolean stateful() {
+            return true;
+        }
+
+        @Override
+        public double[] statistics(SlotStats stats) {
+            return Arrays.copyOfRange(sumsAndCounts(stats), 0, stats.slots());
+        }
 
         /** est ← μ·est + (1 − μ)·sum/count per slot with count > 0; a fresh estimate starts at 1.0. */
-        static double[] advance(double[] estimate, double momentum, double[] sums, double[] counts, String name) {
+        @Override
+        public synchronized void advance(double[] sums, double[] counts) {
             int kk = sums.length;
             if (counts.length != kk) {
                 throw new IllegalArgumentException(name + ": " + kk + " sums but " + counts.length + " counts");
@@ -475,16 +451,22 @@ public record PositionalWeighting(Schedule schedule) implements StatsObjective {
                     estimate[j] = momentum * estimate[j] + (1 - momentum) * (sums[j] / n);
                 }
             }
-            return estimate;
         }
 
-        /** The estimate a step's weights come from; advance must have run for this step. */
-        static double[] fitted(double[] estimate, int slots, String name) {
+        /** The weights for this step's estimate; {@link #advance} must have run for this step. */
+        @Override
+        public synchronized double[] stepWeights(SlotStats stats) {
+            int slots = stats.slots();
             if (estimate == null || estimate.length != slots) {
                 throw new IllegalStateException(name + ": weights for " + slots + " slots asked before advance (estimate "
                         + (estimate == null ? "unset" : "for " + estimate.length + " slots") + ")");
             }
-            return estimate;
+            return weightsOf(estimate);
+        }
+
+        /** The current estimates per slot (a copy), or null before the first batch. */
+        public synchronized double[] estimate() {
+            return estimate == null ? null : estimate.clone();
         }
     }
 }
