@@ -50,11 +50,7 @@ final class Sum implements StatsObjective {
 
     @Override
     public BatchTotals counts(DraftBatch batch) {
-        BatchTotals all = BatchTotals.NONE;
-        for (int i = 0; i < parts.size(); i++) {
-            all = all.with(parts.get(i).counts(batch).prefixed(i));
-        }
-        return all;
+        return byPart(i -> parts.get(i).counts(batch));
     }
 
     @Override
@@ -64,9 +60,14 @@ final class Sum implements StatsObjective {
 
     @Override
     public BatchTotals statistics(SlotStats stats) {
+        return byPart(i -> parts.get(i).statistics(stats));
+    }
+
+    /** The parts' totals under their index prefixes ("0.", "1.", …), as {@link #advance} reads them back. */
+    private BatchTotals byPart(java.util.function.IntFunction<BatchTotals> part) {
         BatchTotals all = BatchTotals.NONE;
         for (int i = 0; i < parts.size(); i++) {
-            all = all.with(parts.get(i).statistics(stats).prefixed(i));
+            all = all.with(part.apply(i).prefixed(i));
         }
         return all;
     }
