@@ -103,9 +103,9 @@ public final class DrafterStep implements AutoCloseable {
      * With several and an objective that {@linkplain Objective#pools pools}, the step equals one
      * over their concatenation: it sums every micro-batch's {@link Objective#counts counts} (and,
      * when the objective {@linkplain Objective#needsStatistics needs statistics}, those of a
-     * no-gradient forward pass per micro-batch), {@linkplain Objective#advance advances} the
-     * objective's state once, then backpropagates each micro-batch's {@link Objective#share share}
-     * of the step's loss. A data-parallel step would all-reduce the summed totals before advancing
+     * no-gradient forward pass per micro-batch, whose target features the gradient pass reuses),
+     * {@linkplain Objective#advance advances} the objective's state once, then backpropagates each
+     * micro-batch's {@link Objective#share share} of the step's loss. A data-parallel step would all-reduce the summed totals before advancing
      * and the gradients before clipping. Other objectives get the mean of the micro-batches' losses.
      */
     public Result run(List<BlockBatch> microBatches, double lr, PhaseMarks marks) {
@@ -140,18 +140,28 @@ public final class DrafterStep implements AutoCloseable {
         double lossScale = fp16 ? scaler.scale() : 1;
         int micros = microBatches.size();
         boolean pooled = micros > 1 && objective.pools();
-        BatchTotals totals = pooled ? totals(model, microBatches, scope, marks) : null;
+        // the statistics pass's target features, kept for the gradient pass: the frozen target runs once per micro-batch
+        List<NDArray> features = new java.util.ArrayList<>();
+        BatchTotals totals = pooled ? totals(model, microBatches, scope, features, marks) : null;
         if (pooled) {
             objective.advance(totals); // once per step, by all micro-batches, before any weight is read
         }
         double lossSum = 0;
         Map<String, Double> terms = new LinkedHashMap<>();
-        for (BlockBatch batch : microBatches) {
+        for (int i = 0; i < micros; i++) {
+            BlockBatch batch = microBatches.get(i);
             try (NDManager micro = scope.newSubManager()) {
                 BlockBatch.OnDevice d = batch.toDevice(micro, model.computeType());
                 marks.mark("to_device (ids, mask)");
                 try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
-                    NDArray logits = logits(model, d, micro, marks);
+                    NDArray f;
+                    if (features.isEmpty()) {
+                        f = features(model, d, marks);
+                    } else {
+                        f = features.get(i).get(":"); // a view in this micro-batch's scope, so the drafter's activations land there
+                        f.attach(micro);
+                    }
+                    NDArray logits = logits(model, f, d, micro, marks);
                     DraftBatch supervision = new DraftBatch(d.labels(), d.slotMask()).withSequences(batch.sequences());
                     ObjectiveValue value = pooled ? objective.share(SlotStats.of(supervision, logits), totals)
                             : objective.loss(supervision, logits);
@@ -168,8 +178,12 @@ public final class DrafterStep implements AutoCloseable {
         return new Accumulated(lossSum / divisor, terms, divisor);
     }
 
-    /** The objective's totals over all micro-batches: counts from the masks, statistics (if any) from a no-gradient forward pass. */
-    private BatchTotals totals(Drafter model, List<BlockBatch> microBatches, NDManager scope, PhaseMarks marks) {
+    /**
+     * The objective's totals over all micro-batches: counts from the masks, statistics (if any) from a
+     * no-gradient forward pass, whose target features go into {@code keptFeatures} (owned by {@code scope}).
+     */
+    private BatchTotals totals(Drafter model, List<BlockBatch> microBatches, NDManager scope, List<NDArray> keptFeatures,
+            PhaseMarks marks) {
         BatchTotals sum = BatchTotals.NONE;
         for (BlockBatch batch : microBatches) {
             try (NDManager micro = scope.newSubManager()) {
@@ -177,7 +191,10 @@ public final class DrafterStep implements AutoCloseable {
                 DraftBatch supervision = new DraftBatch(d.labels(), d.slotMask()).withSequences(batch.sequences());
                 BatchTotals t = objective.counts(supervision);
                 if (objective.needsStatistics()) { // outside a GradientCollector DJL's PyTorch records no graph
-                    t = t.with(objective.statistics(SlotStats.of(supervision, logits(model, d, micro, PhaseMarks.NONE))));
+                    NDArray f = features(model, d, PhaseMarks.NONE);
+                    t = t.with(objective.statistics(SlotStats.of(supervision, logits(model, f, d, micro, PhaseMarks.NONE))));
+                    f.attach(scope);
+                    keptFeatures.add(f);
                 }
                 sum = sum.plus(t);
             }
@@ -186,10 +203,15 @@ public final class DrafterStep implements AutoCloseable {
         return sum;
     }
 
-    /** (N, K, V) float32 slot logits: the frozen target's features, then the drafter. */
-    private NDArray logits(Drafter model, BlockBatch.OnDevice d, NDManager micro, PhaseMarks marks) {
-        NDArray features = model.targetFeatures(featureModel, d.ids()); // (S, L, F), once per sequence
+    /** (S, L, F) the frozen target's features, once per sequence. */
+    private NDArray features(Drafter model, BlockBatch.OnDevice d, PhaseMarks marks) {
+        NDArray features = model.targetFeatures(featureModel, d.ids());
         marks.mark("target forward (features)");
+        return features;
+    }
+
+    /** (N, K, V) float32 slot logits of the drafter over {@code features}. */
+    private NDArray logits(Drafter model, NDArray features, BlockBatch.OnDevice d, NDManager micro, PhaseMarks marks) {
         NDArray logits = model.slotLogits(features, d); // (N, K, V)
         marks.mark("drafter forward and head");
         if (precision == Precision.FP16) {
