@@ -16,6 +16,16 @@ blockdraft calls as one unit each (fused kernels where torch has them):
                                 target's forward, where one call per layer replaces ~35
   drafter_layer(x, context, weights..., rotary factors, mask, dims, eps)
                                 a whole drafter layer for training, with autograd
+  frozen_forward(ids, embed, weights, keys, values, offset, positions, mask, rope tables, final norm,
+                 lm head, capture, logits, dims, eps)
+                                a frozen model's whole forward over new tokens in one call: every layer,
+                                the KV cache written in place, the final norm and LM head; a decode or
+                                verification step is one call instead of ~40 per layer
+  drafter_context(features, fc, hidden norm, weights, keys, values, offset, rope tables, dims, eps)
+                                a drafter's context keys and values of newly verified tokens, written into its
+                                cache in place, one call
+  drafter_block(ids, embed, weights, keys, values, length, rope tables, final norm, lm head, dims, eps)
+                                the drafter's logits for one block after its cached context, one call
   adamw(params, grads, exp_avgs, exp_avg_sqs, lr, beta1, beta2, weight_decay, eps, step_and_scale)
                                 PyTorch's fused AdamW (torch.optim.AdamW(fused=True)'s kernel), in place;
                                 step_and_scale = fp32 [step, s]: grads are divided by s first
@@ -27,7 +37,7 @@ uses on CPUs, 2.7.1, and in a GPU host's own):
   python3 tools/make_fused_ops.py [OUT]
 """
 import sys
-from typing import List, Tuple
+from typing import List, Optional, Tuple
 
 import torch
 import torch.nn.functional as F
@@ -113,6 +123,131 @@ class FusedOps(torch.nn.Module):
         x = x + F.linear(a.transpose(1, 2).reshape(s, q, heads * head_dim), o_w)
         h = self.norm(x, post_norm, e)
         return x + F.linear(F.silu(F.linear(h, gate)) * F.linear(h, up), down)
+
+    @torch.jit.export
+    def frozen_forward(self, ids: Tensor, embed: Tensor, weights: List[Tensor], keys: List[Tensor],
+                       values: List[Tensor], offset: int, positions: Tensor, mask: Tensor, cos_table: Tensor,
+                       signed_sin_table: Tensor, final_norm: Tensor, lm_head: Tensor, capture: List[int],
+                       logits: int, heads: int, kv_heads: int, head_dim: int, eps: float) -> List[Tensor]:
+        # a frozen Llama / Qwen2 / Qwen3 over new tokens ids (B, T), as blockdraft's LlamaModel.forward:
+        # - weights: 14 per layer in decoder_layer's order (empty bias / q-k norm tensors mean "none");
+        # - keys, values: the KV cache's per-layer (B, G, capacity, D) buffers, written in place at
+        #   offset..offset+T and attended up to there; empty lists: no cache (offset 0);
+        # - positions (B, 1, T) int64, or empty: offset..offset+T for every row;
+        # - mask: additive or boolean, broadcastable to (B, 1, T, offset+T), or empty: causal;
+        # - logits: 0 none, 1 the last position's, 2 every position's.
+        # Returns [logits (empty for 0), the output of each capture layer in capture's order].
+        b, t = ids.size(0), ids.size(1)
+        s = offset + t
+        x = F.embedding(ids, embed)
+        if positions.numel() > 0:
+            cos = F.embedding(positions, cos_table)  # (B, 1, T, D)
+            sin = F.embedding(positions, signed_sin_table)
+        else:
+            cos = cos_table[offset:s]  # (T, D), broadcast over (B, H, T, D)
+            sin = signed_sin_table[offset:s]
+        attn_mask: Optional[Tensor] = None
+        causal = False
+        if mask.numel() > 0:
+            attn_mask = mask
+        elif t > 1:
+            if offset == 0:
+                causal = True
+            else:  # query i (at position offset + i) sees keys 0..offset + i
+                attn_mask = (torch.arange(s, device=x.device).view(1, s)
+                             <= torch.arange(offset, s, device=x.device).view(t, 1))
+        captured: List[Tensor] = []
+        for c in capture:
+            captured.append(x)  # placeholders, replaced below in capture's order
+        for layer in range(len(weights) // 14):
+            w = weights[14 * layer:14 * layer + 14]
+            h = self.norm(x, w[0], eps)
+            q = F.linear(h, w[1])
+            k = F.linear(h, w[2])
+            v = F.linear(h, w[3])
+            if w[5].numel() > 0:
+                q = q + w[5]
+                k = k + w[6]
+                v = v + w[7]
+            q = q.view(b, t, heads, head_dim)
+            k = k.view(b, t, kv_heads, head_dim)
+            if w[8].numel() > 0:
+                q = self.norm(q, w[8], eps)
+                k = self.norm(k, w[9], eps)
+            q = self.rotate(q.transpose(1, 2), cos, sin)
+            k = self.rotate(k.transpose(1, 2), cos, sin)
+            v = v.view(b, t, kv_heads, head_dim).transpose(1, 2)
+            if len(keys) > 0:
+                key_cache = keys[layer]
+                value_cache = values[layer]
+                key_cache[:, :, offset:s] = k.to(key_cache.dtype)
+                value_cache[:, :, offset:s] = v.to(value_cache.dtype)
+                k = key_cache[:, :, :s].to(q.dtype)
+                v = value_cache[:, :, :s].to(q.dtype)
+            k, v = self.expand(q, k, v)
+            a = F.scaled_dot_product_attention(q, k, v, attn_mask=attn_mask, is_causal=causal)
+            x = x + F.linear(a.transpose(1, 2).reshape(b, t, heads * head_dim), w[4])
+            h = self.norm(x, w[10], eps)
+            x = x + F.linear(F.silu(F.linear(h, w[11])) * F.linear(h, w[12]), w[13])
+            for i in range(len(capture)):
+                if capture[i] == layer:
+                    captured[i] = x
+        out = [torch.empty(0, dtype=x.dtype, device=x.device)]
+        if logits == 1:
+            out[0] = F.linear(self.norm(x[:, t - 1:], final_norm, eps), lm_head)
+        elif logits == 2:
+            out[0] = F.linear(self.norm(x, final_norm, eps), lm_head)
+        return out + captured
+
+    @torch.jit.export
+    def drafter_context(self, features: Tensor, fc: Tensor, hidden_norm: Tensor, weights: List[Tensor],
+                        keys: List[Tensor], values: List[Tensor], offset: int, cos_table: Tensor,
+                        signed_sin_table: Tensor, kv_heads: int, head_dim: int, eps: float) -> None:
+        # blockdraft's Drafter.appendContext in one call: target features (1, T, F) of newly verified tokens
+        # at positions offset..offset+T-1 -> context states (fc, hidden norm) -> each layer's context keys
+        # (k-norm, rope) and values, written in place into the drafter's cache buffers (1, G, capacity, D).
+        # weights: 11 per layer in drafter_layer's order (only k, v and the k norm are read).
+        t = features.size(1)
+        context = self.norm(F.linear(features, fc), hidden_norm, eps)
+        cos = cos_table[offset:offset + t]
+        sin = signed_sin_table[offset:offset + t]
+        for layer in range(len(weights) // 11):
+            w = weights[11 * layer:11 * layer + 11]
+            ck = self.norm(F.linear(context, w[2]).view(1, t, kv_heads, head_dim), w[6], eps)
+            ck = self.rotate(ck.transpose(1, 2), cos, sin)
+            cv = F.linear(context, w[3]).view(1, t, kv_heads, head_dim).transpose(1, 2)
+            keys[layer][:, :, offset:offset + t] = ck.to(keys[layer].dtype)
+            values[layer][:, :, offset:offset + t] = cv.to(values[layer].dtype)
+
+    @torch.jit.export
+    def drafter_block(self, ids: Tensor, embed: Tensor, weights: List[Tensor], keys: List[Tensor],
+                      values: List[Tensor], length: int, cos_table: Tensor, signed_sin_table: Tensor,
+                      final_norm: Tensor, lm_head: Tensor, heads: int, kv_heads: int, head_dim: int,
+                      eps: float) -> Tensor:
+        # blockdraft's Drafter.blockLogits in one call: the block ids (1, B) = [anchor, mask...] at positions
+        # p..p+B-1 (p = length) after the cached context keys and values (drafter_context's) at 0..p-1; every
+        # layer as drafter_layer with no mask (the block sees the whole context and itself), then the final
+        # norm and the target's LM head over slots 1..B-1: logits (B-1, V). weights: 11 per layer.
+        p, n = length, ids.size(1)
+        x = F.embedding(ids, embed)
+        cos = cos_table[p:p + n]
+        sin = signed_sin_table[p:p + n]
+        for layer in range(len(weights) // 11):
+            w = weights[11 * layer:11 * layer + 11]
+            h = self.norm(x, w[0], eps)
+            qh = self.norm(F.linear(h, w[1]).view(1, n, heads, head_dim), w[5], eps)
+            qh = self.rotate(qh.transpose(1, 2), cos, sin)
+            kb = self.norm(F.linear(h, w[2]).view(1, n, kv_heads, head_dim), w[6], eps)
+            kb = self.rotate(kb.transpose(1, 2), cos, sin)
+            vb = F.linear(h, w[3]).view(1, n, kv_heads, head_dim).transpose(1, 2)
+            ck = keys[layer][:, :, :p].to(qh.dtype)
+            cv = values[layer][:, :, :p].to(qh.dtype)
+            k, v = self.expand(qh, torch.cat((ck, kb), 2), torch.cat((cv, vb), 2))
+            a = F.scaled_dot_product_attention(qh, k, v)
+            x = x + F.linear(a.transpose(1, 2).reshape(1, n, heads * head_dim), w[4])
+            h = self.norm(x, w[7], eps)
+            x = x + F.linear(F.silu(F.linear(h, w[8])) * F.linear(h, w[9]), w[10])
+        return F.linear(self.norm(x[0, 1:], final_norm, eps), lm_head)
 
     def norm(self, x: Tensor, weight: Tensor, eps: float) -> Tensor:
         h = x.to(torch.float32)

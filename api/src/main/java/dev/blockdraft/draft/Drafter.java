@@ -188,13 +188,17 @@ public final class Drafter implements AutoCloseable {
     private NDArray fusedLayers(FusedOps fused, NDArray x, NDArray context, Ops.Rotary blockRotary,
             Ops.Rotary contextRotary, NDArray mask) {
         for (Layer n : layers) {
-            NDArray[] w = {params.get(n.inputNorm), params.get(n.q), params.get(n.k), params.get(n.v), params.get(n.o),
-                params.get(n.qNorm), params.get(n.kNorm), params.get(n.postNorm), params.get(n.gate), params.get(n.up),
-                params.get(n.down)};
-            x = fused.drafterLayer(x, context, w, blockRotary, contextRotary, mask, config.numHeads(),
+            x = fused.drafterLayer(x, context, weights(n), blockRotary, contextRotary, mask, config.numHeads(),
                     config.numKvHeads(), config.headDim(), eps());
         }
         return x;
+    }
+
+    /** One layer's weights in the fused module's order. */
+    private NDArray[] weights(Layer n) {
+        return new NDArray[] {params.get(n.inputNorm), params.get(n.q), params.get(n.k), params.get(n.v), params.get(n.o),
+            params.get(n.qNorm), params.get(n.kNorm), params.get(n.postNorm), params.get(n.gate), params.get(n.up),
+            params.get(n.down)};
     }
 
     // ---- training forward: many blocks per sequence, one target pass --------------------------
@@ -326,11 +330,11 @@ public final class Drafter implements AutoCloseable {
 
     /**
      * A cache for the drafter's injected context, one per decoded sequence: each layer's keys and values, or,
-     * where the backend fuses the drafter layer, the context states (one row of width C), from which that
-     * layer derives its keys and values in the call training makes.
+     * where the backend fuses the drafter layer but not the whole block, the context states (one row of width
+     * C), from which that layer derives its keys and values in the call training makes.
      */
     public KvCache newContextCache(NDManager parent, int capacity) {
-        if (backend().fuses(Backend.Op.DRAFTER_LAYER)) {
+        if (backend().fuses(Backend.Op.DRAFTER_LAYER) && wholeBlockKernel() == null) {
             return new KvCache(parent, 1, 1, 1, capacity, config.hiddenSize(), computeType());
         }
         return new KvCache(parent, config.numLayers(), 1, config.numKvHeads(), capacity, config.headDim(), DataType.FLOAT32);
@@ -343,6 +347,15 @@ public final class Drafter implements AutoCloseable {
     public void appendContext(KvCache cache, NDArray features) {
         NDManager scope = features.getManager();
         int t = Math.toIntExact(features.getShape().get(1));
+        FusedOps whole = wholeBlockKernel();
+        if (whole != null) {
+            cache.ensureRoom(t);
+            whole.drafterContext(features, params.get(FC), params.get(HIDDEN_NORM), allWeights(), cache.keyBuffers(),
+                    cache.valueBuffers(), cache.length(), target.ropeCos(), target.ropeSignedSin(), config.numKvHeads(),
+                    config.headDim(), eps());
+            cache.advance(t);
+            return;
+        }
         NDArray ctx = contextStates(features); // (1, T, C)
         if (backend().fuses(Backend.Op.DRAFTER_LAYER)) {
             NDArray row = ctx.expandDims(1); // (1, 1, T, C)
@@ -384,10 +397,14 @@ public final class Drafter implements AutoCloseable {
      */
     public NDArray blockLogits(KvCache cache, int anchor, NDManager scope) {
         int b = config.blockSize();
-        int p = cache.length();
         long[] ids = new long[b];
         ids[0] = anchor;
         java.util.Arrays.fill(ids, 1, b, config.maskTokenId());
+        FusedOps whole = wholeBlockKernel();
+        if (whole != null) {
+            return wholeBlock(whole, cache, ids, scope);
+        }
+        int p = cache.length();
         NDArray positions = scope.arange(p, p + b).toType(DataType.INT64, false).reshape(1, b);
         Ops.Rotary rotary = rotary(positions);
         NDArray mask = scope.zeros(new Shape(1, 1, b, p + b)); // everything before the anchor, and the block
@@ -395,6 +412,35 @@ public final class Drafter implements AutoCloseable {
         x = blockLayers(cache, x, rotary, mask, scope);
         return head(x.get(":, 1:, :")).reshape(b - 1, -1);
     }
+
+    /** One block's logits (B−1, V) in one call, after the context keys and values in {@code cache}. */
+    private NDArray wholeBlock(FusedOps whole, KvCache cache, long[] ids, NDManager scope) {
+        return whole.drafterBlock(scope.create(ids).reshape(1, ids.length), target.embeddings(), allWeights(),
+                cache.keyBuffers(), cache.valueBuffers(), cache.length(), target.ropeCos(), target.ropeSignedSin(),
+                params.get(FINAL_NORM), target.lmHead(), config.numHeads(), config.numKvHeads(), config.headDim(), eps());
+    }
+
+    /**
+     * The context update and the whole block as one call each ({@link FusedOps#drafterContext},
+     * {@link FusedOps#drafterBlock}) where the backend fuses the block and the target's tables, embeddings
+     * and head are in this drafter's compute type; else null.
+     */
+    private FusedOps wholeBlockKernel() {
+        if (target.ropeCos().getDataType() != computeType() || target.embeddings().getDataType() != computeType()) {
+            return null;
+        }
+        return backend().kernels(Backend.Op.DRAFTER_BLOCK).orElse(null);
+    }
+
+    /** Every layer's weights, 11 a layer, in the fused module's order. */
+    private NDArray[] allWeights() {
+        NDArray[] all = new NDArray[layers.length * 11];
+        for (int l = 0; l < layers.length; l++) {
+            System.arraycopy(weights(layers[l]), 0, all, l * 11, 11);
+        }
+        return all;
+    }
+
 
     /** The drafter's layers over one block x (1, B, C) after the cached context: (1, B, C). */
     private NDArray blockLayers(KvCache cache, NDArray x, Ops.Rotary rotary, NDArray mask, NDManager scope) {
@@ -422,6 +468,7 @@ public final class Drafter implements AutoCloseable {
         fixed[0] = true;
         int remaining = b - 1;
         int steps = config.denoisingSteps();
+        FusedOps whole = wholeBlockKernel();
         NDArray positions = scope.arange(p, p + b).toType(DataType.INT64, false).reshape(1, b);
         Ops.Rotary rotary = rotary(positions);
         NDArray mask = scope.zeros(new Shape(1, 1, b, p + b)); // everything before the anchor, and the block
@@ -430,9 +477,14 @@ public final class Drafter implements AutoCloseable {
             for (int i = 0; i < b; i++) {
                 ids[i] = fixed[i] ? tokens[i] : config.maskTokenId();
             }
-            NDArray x = blockLayers(cache, Ops.embed(scope.create(ids).reshape(1, b), target.embeddings()), rotary, mask,
-                    scope); // (1, B, C)
-            NDArray logits = head(x.get(":, 1:, :")).reshape(b - 1, -1); // (B−1, V)
+            NDArray logits; // (B−1, V)
+            if (whole != null) {
+                logits = wholeBlock(whole, cache, ids, scope);
+            } else {
+                NDArray x = blockLayers(cache, Ops.embed(scope.create(ids).reshape(1, b), target.embeddings()), rotary,
+                        mask, scope); // (1, B, C)
+                logits = head(x.get(":, 1:, :")).reshape(b - 1, -1);
+            }
             long[] best = logits.argMax(1).toLongArray();
             int take = step == steps - 1 ? remaining : Math.max(1, (b - 1) / steps);
             if (take >= remaining) {

@@ -58,9 +58,7 @@ public final class KvCache implements AutoCloseable {
      */
     public NDArray[] append(int layer, NDArray k, NDArray v, NDManager scope) {
         int t = Math.toIntExact(k.getShape().get(2));
-        if (length + t > capacity) {
-            throw new IllegalStateException("KV cache full: " + length + " + " + t + " tokens exceed capacity " + capacity);
-        }
+        ensureRoom(t);
         NDIndex slot = new NDIndex().addAllDim(2).addSliceDim(length, length + t); // built, not parsed: once per layer and token
         keys[layer].set(slot, k);
         values[layer].set(slot, v);
@@ -89,6 +87,23 @@ public final class KvCache implements AutoCloseable {
             return JniUtils.slice(pt, 2, 0, positions, 1);
         }
         return buffer.get(new NDIndex().addAllDim(2).addSliceDim(0, positions));
+    }
+
+    /** Fails unless {@code tokens} more positions fit. */
+    public void ensureRoom(int tokens) {
+        if (length + tokens > capacity) {
+            throw new IllegalStateException("KV cache full: " + length + " + " + tokens + " tokens exceed capacity " + capacity);
+        }
+    }
+
+    /** Every layer's key buffer (B, G, capacity, D), for a fused forward that writes them in place. */
+    public NDArray[] keyBuffers() {
+        return keys.clone();
+    }
+
+    /** Every layer's value buffer (B, G, capacity, D). */
+    public NDArray[] valueBuffers() {
+        return values.clone();
     }
 
     public void advance(int tokens) {

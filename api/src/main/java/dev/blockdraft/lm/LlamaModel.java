@@ -282,6 +282,11 @@ public final class LlamaModel implements AutoCloseable {
             throw new IllegalArgumentException("sequence of " + (offset + t) + " tokens exceeds the model's context of "
                     + config.maxPositionEmbeddings() + " (max_position_embeddings)");
         }
+        FusedOps whole = frozenForwardKernel();
+        if (whole != null && leftPad == null) {
+            // the module derives positions and the causal mask (over the cache) itself
+            return frozenForward(whole, ids, cache, captureLayers, logits, null, null);
+        }
         NDArray positions; // (B, 1, T): the layout the rotary gathers want
         if (leftPad == null) {
             // on the device: a copy from the host would wait for the kernels still queued (training)
@@ -384,6 +389,10 @@ public final class LlamaModel implements AutoCloseable {
 
     private Output layers(NDArray ids, KvCache cache, int[] captureLayers, Logits logits, NDArray positions, NDArray mask,
             FusedOps causalKernel) {
+        FusedOps whole = frozenForwardKernel();
+        if (whole != null) {
+            return frozenForward(whole, ids, cache, captureLayers, logits, positions, mask);
+        }
         NDManager scope = ids.getManager();
         int t = Math.toIntExact(ids.getShape().get(1));
         // positions (B, 1, T) → cos and signed sin (B, 1, T, D), shared by all layers; the tables are
@@ -443,6 +452,50 @@ public final class LlamaModel implements AutoCloseable {
             out = Ops.linear(backend.rmsNorm(last, params.get(FINAL_NORM), config.rmsNormEps()), lmHead()); // (B, T, V)
         }
         return new Output(out, hidden);
+    }
+
+    /** The fused whole forward where this model is frozen (no parameter trained) and its backend fuses it. */
+    private FusedOps frozenForwardKernel() {
+        return params.get(EMBED).hasGradient() ? null : backend.kernels(Backend.Op.FROZEN_FORWARD).orElse(null);
+    }
+
+    /**
+     * Every layer, the cache writes, the final norm and the LM head as one call: a decoding step costs a few
+     * host calls instead of ~40 per layer. Null positions and mask: positions from the cache's length for
+     * every row, causal attention over the cache and the new tokens.
+     */
+    private Output frozenForward(FusedOps whole, NDArray ids, KvCache cache, int[] captureLayers, Logits logits,
+            NDArray positions, NDArray mask) {
+        for (int want : captureLayers) {
+            if (want < 0 || want >= layers.length) {
+                throw new IllegalArgumentException("capture layers " + java.util.Arrays.toString(captureLayers)
+                        + " must be within 0.." + (layers.length - 1));
+            }
+        }
+        int t = Math.toIntExact(ids.getShape().get(1));
+        if (cache != null) {
+            cache.ensureRoom(t);
+        }
+        NDArray[] weights = new NDArray[layers.length * 14];
+        for (int l = 0; l < layers.length; l++) {
+            System.arraycopy(layerWeights(l), 0, weights, l * 14, 14);
+        }
+        NDArray[] out = whole.frozenForward(ids, params.get(EMBED), weights, cache == null ? null : cache.keyBuffers(),
+                cache == null ? null : cache.valueBuffers(), cache == null ? 0 : cache.length(),
+                positions, mask, ropeCos,
+                ropeSignedSin, params.get(FINAL_NORM), lmHead(), captureLayers,
+                logits == Logits.NONE ? 0 : logits == Logits.LAST ? 1 : 2, config.numAttentionHeads(),
+                config.numKeyValueHeads(), config.headDim(), config.rmsNormEps());
+        List<NDArray> hidden = new ArrayList<>(java.util.Arrays.asList(out).subList(1, out.length));
+        NDArray logitsOut = out[0];
+        if (cache != null) {
+            cache.advance(t);
+        } else {
+            // a full-sequence pass (features, scoring) may feed autograd, which cannot save inference-mode arrays
+            hidden.replaceAll(NDArray::duplicate);
+            logitsOut = logitsOut == null ? null : logitsOut.duplicate();
+        }
+        return new Output(logitsOut, hidden);
     }
 
     /**
@@ -515,13 +568,17 @@ public final class LlamaModel implements AutoCloseable {
     }
 
     private NDArray fusedLayer(FusedOps fused, int l, NDArray x, Ops.Rotary rotary) {
+        return fused.decoderLayer(x, layerWeights(l), rotary, config.numAttentionHeads(), config.numKeyValueHeads(),
+                config.headDim(), config.rmsNormEps());
+    }
+
+    /** Layer l's weights in the fused module's order, null for an absent bias or q/k norm. */
+    private NDArray[] layerWeights(int l) {
         LayerNames n = layers[l];
         boolean qk = config.qkNorm();
-        NDArray[] w = {params.get(n.inputNorm), params.get(n.q), params.get(n.k), params.get(n.v), params.get(n.o),
+        return new NDArray[] {params.get(n.inputNorm), params.get(n.q), params.get(n.k), params.get(n.v), params.get(n.o),
             bias(n.qBias), bias(n.kBias), bias(n.vBias), qk ? params.get(n.qNorm) : null, qk ? params.get(n.kNorm) : null,
             params.get(n.postNorm), params.get(n.gate), params.get(n.up), params.get(n.down)};
-        return fused.decoderLayer(x, w, rotary, config.numAttentionHeads(), config.numKeyValueHeads(), config.headDim(),
-                config.rmsNormEps());
     }
 
     private NDArray bias(String name) {

@@ -34,7 +34,7 @@ public final class Backend {
 
     /** The fused methods, by the names the module, {@code -Dblockdraft.fusedOps.skip} and provenance use. */
     public enum Op {
-        ATTENTION, RMS_NORM, SWIGLU, DECODER_LAYER, DRAFTER_LAYER, ADAMW;
+        ATTENTION, RMS_NORM, SWIGLU, DECODER_LAYER, DRAFTER_LAYER, FROZEN_FORWARD, DRAFTER_BLOCK, ADAMW;
 
         public String id() {
             return name().toLowerCase(Locale.ROOT);

@@ -27,7 +27,8 @@ import java.util.logging.Logger;
  * flash and memory-efficient kernels), fused AdamW — and groups of ops run as one call (RMSNorm, SwiGLU,
  * a frozen model's whole decoder layer, a drafter layer in training and decoding), through a parameterless
  * TorchScript module ({@code tools/make_fused_ops.py}; the layers there must stay those of {@code LlamaModel}
- * and {@code Drafter}, which {@code FusedOpsTest} checks).
+ * and {@code Drafter}, which {@code FusedOpsTest} checks), and a frozen model's whole forward, a drafter's
+ * context update and its whole block as one call each, so a decoding step is a handful of host calls instead of dozens per layer.
  *
  * <p>Why: on a GPU the step was bound by the host, one JNI call and kernel launch per op; eager
  * attention also materialised (B, H, T, S) scores. A TorchScript method runs its ops in C++ under the
@@ -50,6 +51,7 @@ public final class FusedOps {
     private final Map<String, NDArray> methodSelectors = new ConcurrentHashMap<>();
     private final NDManager hostManager = NDManager.newBaseManager(Device.cpu(), "PyTorch");
     private final Map<String, NDArray> hostConstants = new ConcurrentHashMap<>();
+    private final Map<DataType, NDArray> emptyArrays = new ConcurrentHashMap<>();
 
     private FusedOps(PtSymbolBlock module, NDManager manager) {
         this.module = module;
@@ -163,6 +165,103 @@ public final class FusedOps {
                 key -> hostManager.create(new long[] {heads, kvHeads, headDim}));
         in[k + 6] = hostConstants.computeIfAbsent("eps " + eps, key -> hostManager.create(eps));
         return run("drafter_layer", in);
+    }
+
+    /**
+     * A frozen model's whole forward over new tokens {@code ids} (B, T) in one call ({@code frozen_forward}):
+     * embedding, every layer ({@code layerWeights}, 14 per layer in {@link #decoderLayer}'s order, null for an
+     * absent bias or q/k norm), the final norm and LM head. With {@code keys}/{@code values} (the KV cache's
+     * per-layer (B, G, capacity, D) buffers; null: no cache) the new rows are written in place at
+     * {@code offset}..offset+T and attended up to there. {@code positions} (B, 1, T) int64 and an additive
+     * {@code mask} broadcastable to (B, 1, T, offset+T) may be null: positions offset.. for every row, causal
+     * attention. {@code logits}: 0 none, 1 the last position's, 2 all. Returns [logits (null for 0), then the
+     * outputs of the {@code capture} layers in that order], inference-mode arrays in ids' manager.
+     */
+    public NDArray[] frozenForward(NDArray ids, NDArray embed, NDArray[] layerWeights, NDArray[] keys, NDArray[] values,
+            int offset, NDArray positions, NDArray mask, NDArray cosTable, NDArray signedSinTable, NDArray finalNorm,
+            NDArray lmHead, int[] capture, int logits, int heads, int kvHeads, int headDim, double eps) {
+        PtNDManager scope = (PtNDManager) ids.getManager();
+        NDArray none = empty(embed.getDataType());
+        long[] captured = new long[capture.length];
+        for (int i = 0; i < capture.length; i++) {
+            captured[i] = capture[i];
+        }
+        IValue[] in = {IValue.from((PtNDArray) ids), IValue.from((PtNDArray) embed), list(layerWeights, none),
+            list(keys == null ? new NDArray[0] : keys, none), list(values == null ? new NDArray[0] : values, none),
+            IValue.from((long) offset),
+            IValue.from((PtNDArray) (positions == null ? empty(DataType.INT64) : positions)),
+            IValue.from((PtNDArray) (mask == null ? none : mask)), IValue.from((PtNDArray) cosTable),
+            IValue.from((PtNDArray) signedSinTable), IValue.from((PtNDArray) finalNorm), IValue.from((PtNDArray) lmHead),
+            IValue.listFrom(captured), IValue.from((long) logits), IValue.from((long) heads), IValue.from((long) kvHeads),
+            IValue.from((long) headDim), IValue.from(eps)};
+        NDArray[] result = call("frozen_forward", in, scope);
+        if (logits == 0) {
+            result[0].close();
+            result[0] = null;
+        }
+        return result;
+    }
+
+    /**
+     * A drafter's context of newly verified tokens in one call ({@code drafter_context}): target features
+     * (1, T, F) at positions {@code offset}.. become context states ({@code fc}, {@code hiddenNorm}) and then
+     * each layer's context keys (k-norm, rope) and values, written in place into {@code keys}/{@code values}
+     * (1, G, capacity, D) per layer. {@code layerWeights}: 11 per layer in {@link #drafterLayer}'s order.
+     */
+    public void drafterContext(NDArray features, NDArray fc, NDArray hiddenNorm, NDArray[] layerWeights, NDArray[] keys,
+            NDArray[] values, int offset, NDArray cosTable, NDArray signedSinTable, int kvHeads, int headDim, double eps) {
+        IValue[] in = {IValue.from((PtNDArray) features), IValue.from((PtNDArray) fc), IValue.from((PtNDArray) hiddenNorm),
+            list(layerWeights, null), list(keys, null), list(values, null), IValue.from((long) offset),
+            IValue.from((PtNDArray) cosTable), IValue.from((PtNDArray) signedSinTable), IValue.from((long) kvHeads),
+            IValue.from((long) headDim), IValue.from(eps)};
+        call("drafter_context", in, null);
+    }
+
+    /**
+     * A drafter's logits (B−1, V) for one block {@code ids} (1, B) = [anchor, mask…] at positions
+     * {@code length}.. after its cached context keys and values ({@link #drafterContext}'s), in one call
+     * ({@code drafter_block}): every layer with the block seeing the whole context and itself, the final norm
+     * and the LM head over slots 1..B−1. An inference-mode array in ids' manager.
+     */
+    public NDArray drafterBlock(NDArray ids, NDArray embed, NDArray[] layerWeights, NDArray[] keys, NDArray[] values,
+            int length, NDArray cosTable, NDArray signedSinTable, NDArray finalNorm, NDArray lmHead, int heads,
+            int kvHeads, int headDim, double eps) {
+        IValue[] in = {IValue.from((PtNDArray) ids), IValue.from((PtNDArray) embed), list(layerWeights, null),
+            list(keys, null), list(values, null), IValue.from((long) length), IValue.from((PtNDArray) cosTable),
+            IValue.from((PtNDArray) signedSinTable), IValue.from((PtNDArray) finalNorm), IValue.from((PtNDArray) lmHead),
+            IValue.from((long) heads), IValue.from((long) kvHeads), IValue.from((long) headDim), IValue.from(eps)};
+        return call("drafter_block", in, (PtNDManager) ids.getManager())[0];
+    }
+
+    /** Runs a method on IValues it then closes; its tensor or tensor-list result in {@code scope} (null: none). */
+    private NDArray[] call(String method, IValue[] in, PtNDManager scope) {
+        try {
+            plainExecutor();
+            try (IValue out = IValueUtils.runMethod(module, method, in)) {
+                if (scope == null) {
+                    return null;
+                }
+                return out.isTensor() ? new NDArray[] {out.toTensor(scope)} : out.toTensorArray(scope);
+            }
+        } finally {
+            for (IValue v : in) {
+                v.close();
+            }
+        }
+    }
+
+    /** An empty array of {@code type} on this module's device: its "none" (no bias, no mask, no positions). */
+    private NDArray empty(DataType type) {
+        return emptyArrays.computeIfAbsent(type, t -> manager.zeros(new Shape(0), t));
+    }
+
+    /** The arrays as one TorchScript list, {@code none} standing in for each null. */
+    private static IValue list(NDArray[] arrays, NDArray none) {
+        PtNDArray[] pt = new PtNDArray[arrays.length];
+        for (int i = 0; i < arrays.length; i++) {
+            pt[i] = (PtNDArray) (arrays[i] == null ? none : arrays[i]);
+        }
+        return IValue.listFrom(pt);
     }
 
     /**

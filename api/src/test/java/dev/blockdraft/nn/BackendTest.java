@@ -42,7 +42,7 @@ class BackendTest {
         IllegalArgumentException skip = assertThrows(IllegalArgumentException.class,
                 () -> Backend.of(Device.cpu(), "off", "rms_norm,rmsnorm"));
         assertEquals("-Dblockdraft.fusedOps.skip=rms_norm,rmsnorm: 'rmsnorm' is not a fused op; valid: attention, "
-                + "rms_norm, swiglu, decoder_layer, drafter_layer, adamw", skip.getMessage());
+                + "rms_norm, swiglu, decoder_layer, drafter_layer, frozen_forward, drafter_block, adamw", skip.getMessage());
     }
 
     @Test

@@ -148,8 +148,10 @@ class FusedOpsTest {
                     NDArray ids = m.create(new long[] {1, 5, 9, 2, 33, 7, 7, 3, 0, 12, 39, 4, 8, 8, 20, 1}).reshape(2, 8);
                     int[] capture = {0, 2};
                     LlamaModel.Output eager = base.withBackend(Backend.eager(device)).forward(ids, capture, LlamaModel.Logits.ALL);
+                    // the whole forward as one call; each layer as one call; the layers op by op (fused attention)
                     for (Backend backend : new Backend[] {Backend.fused(device),
-                        Backend.fused(device).skipping(Backend.Op.DECODER_LAYER)}) {
+                        Backend.fused(device).skipping(Backend.Op.FROZEN_FORWARD),
+                        Backend.fused(device).skipping(Backend.Op.FROZEN_FORWARD, Backend.Op.DECODER_LAYER)}) {
                         LlamaModel.Output fused = base.withBackend(backend).forward(ids, capture, LlamaModel.Logits.ALL);
                         String what = device + " " + modelType + " " + type + " " + backend;
                         assertClose(what + " logits", eager.logits(), fused.logits(), tolerance(type));
@@ -163,36 +165,86 @@ class FusedOpsTest {
     }
 
     /**
-     * Cached decoding (prefill, then one token at a time: masked attention over the cache) through the fused
-     * ops gives the eager logits. fp32 only: the KV cache holds fp32 (decoding runs fp32 models).
+     * Cached decoding through the fused ops gives the eager logits and captured features: a prefill, single
+     * tokens, a verification chunk over the cache, a rollback and a token tree, with the whole step as one call
+     * and with each layer op by op. fp32 only: the KV cache holds fp32 (decoding runs fp32 models).
      */
     @ParameterizedTest
     @ValueSource(strings = {"llama", "qwen2", "qwen3"})
     void cachedDecodingMatchesEager(String modelType) {
         for (Device device : devices()) {
             try (LlamaModel model = randomModel(tiny(modelType), device, 6)) {
-                long[] ids = {3, 14, 15, 9, 26, 5, 35, 8};
-                int prefill = 5;
-                List<float[]> eager = decode(model.withBackend(Backend.eager(device)), ids, prefill);
-                List<float[]> fused = decode(model.withBackend(Backend.fused(device)), ids, prefill);
+                List<float[]> eager = decode(model.withBackend(Backend.eager(device)));
+                for (Backend backend : new Backend[] {Backend.fused(device),
+                    Backend.fused(device).skipping(Backend.Op.FROZEN_FORWARD)}) {
+                    List<float[]> fused = decode(model.withBackend(backend));
+                    assertEquals(eager.size(), fused.size());
+                    for (int i = 0; i < eager.size(); i++) {
+                        assertClose(device + " " + modelType + " " + backend + " decode output " + i, eager.get(i),
+                                fused.get(i), tolerance(DataType.FLOAT32));
+                    }
+                }
+            }
+        }
+    }
+
+    /**
+     * Logits and layer-1 features of: a prefill of 5, two single tokens, a verification chunk of 4 (all
+     * logits), a rollback of 2 and a chunk of 3, then a 4-node tree ({@link LlamaModel#forwardTree}).
+     */
+    private static List<float[]> decode(LlamaModel model) {
+        List<float[]> out = new ArrayList<>();
+        int[] capture = {1};
+        try (NDManager scope = model.manager().newSubManager();
+                KvCache cache = KvCache.forModel(model, scope, 1, 24)) {
+            long[][] chunks = {{3, 14, 15, 9, 26}, {5}, {35}, {8, 9, 7, 9}, null, {3, 2, 38}};
+            for (long[] chunk : chunks) {
+                if (chunk == null) {
+                    cache.truncate(cache.length() - 2);
+                    continue;
+                }
+                LlamaModel.Output o = model.forward(scope.create(chunk).reshape(1, chunk.length), cache, capture,
+                        chunk.length == 4 ? LlamaModel.Logits.ALL : LlamaModel.Logits.LAST);
+                out.add(toFloats(o.logits()));
+                out.add(toFloats(o.hidden().get(0)));
+            }
+            LlamaModel.Output tree = model.forwardTree(scope.create(new long[] {4, 6, 8, 10}).reshape(1, 4), cache,
+                    new int[] {-1, 0, 0, 1}, capture, LlamaModel.Logits.ALL);
+            out.add(toFloats(tree.logits()));
+            out.add(toFloats(tree.hidden().get(0)));
+        }
+        return out;
+    }
+
+    /**
+     * Batched decoding of left-padded rows (regeneration's): a padded prefill, then steps with a mask per row,
+     * the whole step as one call against eager ops.
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"llama", "qwen3"})
+    void leftPaddedBatchDecodingMatchesEager(String modelType) {
+        for (Device device : devices()) {
+            try (LlamaModel model = randomModel(tiny(modelType), device, 8)) {
+                List<float[]> eager = paddedDecode(model.withBackend(Backend.eager(device)));
+                List<float[]> fused = paddedDecode(model.withBackend(Backend.fused(device)));
                 for (int i = 0; i < eager.size(); i++) {
-                    assertClose(device + " " + modelType + " decode step " + i, eager.get(i), fused.get(i),
+                    assertClose(device + " " + modelType + " padded step " + i, eager.get(i), fused.get(i),
                             tolerance(DataType.FLOAT32));
                 }
             }
         }
     }
 
-    /** The last logits after the prefill ids[0..prefill) and after each further token fed one at a time. */
-    private static List<float[]> decode(LlamaModel model, long[] ids, int prefill) {
+    private static List<float[]> paddedDecode(LlamaModel model) {
         List<float[]> out = new ArrayList<>();
+        int[] pad = {2, 0};
         try (NDManager scope = model.manager().newSubManager();
-                KvCache cache = KvCache.forModel(model, scope, 1, ids.length)) {
-            NDArray first = scope.create(java.util.Arrays.copyOf(ids, prefill)).reshape(1, prefill);
-            out.add(toFloats(model.forward(first, cache, new int[0], LlamaModel.Logits.LAST).logits()));
-            for (int t = prefill; t < ids.length; t++) {
-                NDArray next = scope.create(new long[] {ids[t]}).reshape(1, 1);
-                out.add(toFloats(model.forward(next, cache, new int[0], LlamaModel.Logits.LAST).logits()));
+                KvCache cache = KvCache.forModel(model, scope, 2, 12)) {
+            NDArray prompt = scope.create(new long[] {0, 0, 5, 6, 7, 1, 2, 3, 4, 5}).reshape(2, 5);
+            out.add(toFloats(model.forward(prompt, cache, new int[0], LlamaModel.Logits.LAST, pad).logits()));
+            for (long[] next : new long[][] {{9, 10}, {11, 12}}) {
+                out.add(toFloats(model.forward(scope.create(next).reshape(2, 1), cache, new int[0], LlamaModel.Logits.LAST,
+                        pad).logits()));
             }
         }
         return out;
@@ -271,6 +323,48 @@ class FusedOpsTest {
                 }
             }
         }
+    }
+
+    /**
+     * A drafter decoding blocks after its cached context: the context update and the whole block as one call
+     * each, and the fused drafter layer over cached context states, against eager ops (logits of a block after
+     * a context appended in two parts, then after one more verified token).
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"llama", "qwen3"})
+    void drafterDecodingMatchesEager(String targetType) {
+        for (Device device : devices()) {
+            try (LlamaModel target = randomModel(tiny(targetType), device, 5);
+                    Drafter drafter = Drafter.initialize(DrafterConfig.forTarget(target.config(), "t", 4, 5,
+                            ai.djl.Device.cpu()).withLayers(2), target, 11)) {
+                perturbNorms(drafter.parameters(), 13);
+                List<float[]> eager = drafterDecode(drafter.over(drafter.parameters(), target.withBackend(Backend.eager(device))));
+                for (Backend backend : new Backend[] {Backend.fused(device),
+                    Backend.fused(device).skipping(Backend.Op.DRAFTER_BLOCK)}) {
+                    List<float[]> fused = drafterDecode(drafter.over(drafter.parameters(), target.withBackend(backend)));
+                    for (int i = 0; i < eager.size(); i++) {
+                        assertClose(device + " " + targetType + " " + backend + " block " + i, eager.get(i), fused.get(i),
+                                tolerance(DataType.FLOAT32));
+                    }
+                }
+            }
+        }
+    }
+
+    private static List<float[]> drafterDecode(Drafter drafter) {
+        List<float[]> out = new ArrayList<>();
+        int width = drafter.config().featureLayers().length * drafter.target().config().hiddenSize();
+        try (NDManager scope = drafter.parameters().manager().newSubManager();
+                KvCache cache = drafter.newContextCache(scope, 16)) {
+            scope.getEngine().setRandomSeed(21);
+            NDArray features = scope.randomNormal(new Shape(1, 7, width));
+            drafter.appendContext(cache, features.get(":, :4, :"));
+            drafter.appendContext(cache, features.get(":, 4:6, :"));
+            out.add(toFloats(drafter.blockLogits(cache, 9, scope)));
+            drafter.appendContext(cache, features.get(":, 6:, :"));
+            out.add(toFloats(drafter.blockLogits(cache, 3, scope)));
+        }
+        return out;
     }
 
     static LlamaConfig tiny(String type) {

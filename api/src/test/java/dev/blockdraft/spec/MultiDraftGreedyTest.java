@@ -11,9 +11,11 @@ import dev.blockdraft.lm.Generator;
 import dev.blockdraft.lm.LlamaConfig;
 import dev.blockdraft.lm.LlamaModel;
 import dev.blockdraft.lm.Sampler;
+import dev.blockdraft.nn.Backend;
 import java.util.Arrays;
 import java.util.Random;
-import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * Greedy exactness of K candidate blocks and draft trees at every accepted length: a scripted
@@ -105,13 +107,16 @@ class MultiDraftGreedyTest {
         }
     }
 
-    @Test
-    void everyDraftingModeIsTokenIdenticalToGreedyAtEveryAcceptedLength() {
+    /** With eager ops, and with the fused backend (each decode and verification step one call). */
+    @ParameterizedTest
+    @ValueSource(strings = {"eager", "fused"})
+    void everyDraftingModeIsTokenIdenticalToGreedyAtEveryAcceptedLength(String backend) {
         LlamaConfig config = LlamaConfig.llama(VOCAB, 32, 48, 2, 4, 2, 256);
         Random prompts = new Random(12);
         Decoding[] modes = {Decoding.greedy(), Decoding.greedy().withDrafts(3), Decoding.greedy().withDrafts(4)
                 .withSampledDrafts(true), Decoding.greedy().withTreeNodes(12)};
-        try (LlamaModel target = LlamaModel.initialize(config, Device.cpu(), 4)) {
+        try (LlamaModel initial = LlamaModel.initialize(config, Device.cpu(), 4)) {
+            LlamaModel target = initial.withBackend(backend.equals("fused") ? Backend.fused(Device.cpu()) : Backend.eager(Device.cpu()));
             for (var e : target.parameters().asMap().entrySet()) {
                 if (!e.getKey().endsWith("norm.weight")) {
                     e.getValue().muli(12); // peaked attention: a misplaced context changes the output
