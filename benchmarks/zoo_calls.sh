@@ -3,17 +3,32 @@
 # the previous returns: the machine and runs/ go back 30 s after a call). As run in the sixth session with
 # GRID=benchmarks/grids/zoo-llama-11m-long.json (benchmarks/results/zoo-grid-long/COMMANDS.txt):
 #   CALL=1: smoke benches (fused drafter layer vs eager, contended by the target's training) + prepare + cells
-#   CALL=2: cells;  CALL=3: finish (report, bench decode)
+#   CALL=2: cells;  CALL=3: finish (report, bench decode; with DECODE_SHARE=S, S seconds of decode comparisons)
+# REGEN_FUSED=1 makes the fused-ops module on the host first (see below).
 set -uo pipefail
 T0=$(date +%s); LIMIT=${LIMIT:-575}
 left() { echo $(( T0 + LIMIT - $(date +%s) )); }
 bash .gpu/kit/unpack.sh > /tmp/unpack.log 2>&1 || { tail -30 /tmp/unpack.log; exit 1; }
 export DJL_TF32=1 && source .gpu/kit/env.sh && export BD_XMX=6g
-BD_EAGER="${BD/dev.blockdraft.cli.Main/-Dblockdraft.fusedOps.skip=drafter_layer dev.blockdraft.cli.Main}"
+mkdir -p $OUT/r
+# REGEN_FUSED=1: the fused-ops module made here from the committed tools/make_fused_ops.py with the host's torch
+# (for a generator newer than the committed module), checked by tools/check_fused_ops.py; if that fails, the
+# whole-model methods it would add stay eager
+SKIP=drafter_layer; MODULE=""
+if [[ -n "${REGEN_FUSED:-}" ]]; then
+  if { python3 tools/make_fused_ops.py $OUT/fused_ops.pt && python3 tools/check_fused_ops.py; } > $OUT/r/module.txt 2>&1; then
+    MODULE="-Dblockdraft.fusedOpsModule=$OUT/fused_ops.pt "
+  else
+    SKIP=drafter_layer,frozen_forward,drafter_block; BD="${BD/dev.blockdraft.cli.Main/-Dblockdraft.fusedOps.skip=frozen_forward,drafter_block dev.blockdraft.cli.Main}"
+  fi
+  echo "module: ${MODULE:-not used (skip $SKIP)}" >> $OUT/r/module.txt
+fi
+BD="${BD/dev.blockdraft.cli.Main/${MODULE}dev.blockdraft.cli.Main}"
+BD_EAGER="${BD/dev.blockdraft.cli.Main/-Dblockdraft.fusedOps.skip=$SKIP dev.blockdraft.cli.Main}"
 GRID=${GRID:-benchmarks/grids/zoo-llama-11m-long.json}
 G=$(python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['out'])" "$GRID")
 TARGETS=$(python3 -c "import json,sys; print(' '.join(json.load(open(sys.argv[1]))['targets']))" "$GRID")
-mkdir -p runs/zoo $OUT/r
+mkdir -p runs/zoo
 smoke() {
   local name=$1; shift
   timeout 120 "$@" > $OUT/r/smoke-$name.txt 2>&1; echo "smoke $name rc=$?" >> $OUT/r/smoke.txt
@@ -28,6 +43,8 @@ case ${CALL:-1} in
     smoke train-eager $BD_EAGER bench train --device gpu --precision fp16 --target-steps 0 --warmup 3 --steps 10 --json $OUT/r/train-eager.json
     smoke decode-fused $BD bench decode --device gpu --prompts 2 --max-new-tokens 64 --json $OUT/r/decode-fused.json
     smoke decode-eager $BD_EAGER bench decode --device gpu --prompts 2 --max-new-tokens 64 --json $OUT/r/decode-eager.json
+    # blockdraft against transformers, on the cpu and through the GPU's fused ops (the module above)
+    smoke parity python3 .gpu/bench/hf_parity.py --java "$BD parity" --java-devices cpu,gpu --workdir /tmp/parity --json $OUT/r/parity.json
     python3 - $OUT/r > runs/zoo/backend.choice 2>> $OUT/r/smoke.txt <<'PY'
 import json, sys, math, pathlib
 d = pathlib.Path(sys.argv[1])
@@ -46,13 +63,37 @@ CHOICE=$(cat runs/zoo/backend.choice 2>/dev/null || echo eager)
 [[ $CHOICE == fused ]] && BDC="$BD" || BDC="$BD_EAGER"
 case ${CALL:-1} in
   1|2) BD="$BDC" DATA=$BLOCKDRAFT_DATA GRID=$GRID PHASE=cells DEADLINE=$(( $(left) - 12 )) bash benchmarks/zoo_grid.sh > $OUT/r/cells-$CALL.txt 2>&1 ;;
-  3) BD="$BDC" DATA=$BLOCKDRAFT_DATA GRID=$GRID PHASE=finish DEADLINE=$(( $(left) - 12 )) FINISH_RESERVE=${FINISH_RESERVE:-100} bash benchmarks/zoo_grid.sh > $OUT/r/finish.txt 2>&1 ;;
+  3) BD="$BDC" DATA=$BLOCKDRAFT_DATA GRID=$GRID PHASE=finish DEADLINE=$(( $(left) - 12 - ${DECODE_SHARE:-0} )) FINISH_RESERVE=${FINISH_RESERVE:-100} bash benchmarks/zoo_grid.sh > $OUT/r/finish.txt 2>&1
+     # DECODE_SHARE seconds kept for: every cell's best drafter through bench decode with the whole step as one call,
+     # then each layer as one call and eager for the first; then interleaved rounds against transformers
+     if (( ${DECODE_SHARE:-0} > 0 )); then
+       for cell in $G/*/drafter/best; do
+         for mode in whole layers eager; do
+           case $mode in
+             whole) B2="$BDC" ;; layers) B2="${BDC/dev.blockdraft.cli.Main/-Dblockdraft.fusedOps.skip=frozen_forward,drafter_block dev.blockdraft.cli.Main}" ;;
+             eager) B2="${BDC/dev.blockdraft.cli.Main/-Dblockdraft.fusedOps=off dev.blockdraft.cli.Main}" ;;
+           esac
+           [[ $mode != whole && $cell != $(ls -d $G/*/drafter/best | head -1) ]] && continue
+           (( $(left) > 60 )) || break
+           name=$(basename $(dirname $(dirname $cell)))
+           timeout 100 $B2 bench decode --device gpu --target ${TARGETS%% *} --drafter $cell --prompts 6 --max-new-tokens 128 \
+             --json $OUT/r/decode-$mode-$name.json > $OUT/r/decode-$mode-$name.txt 2>&1
+         done
+       done
+       if (( $(left) > 120 )); then
+         export BLOCKDRAFT_JAVA_OPTS="$MODULE"  # .gpu/env.sh, sourced again by vs_reference.sh, adds it to every JVM
+         VS_DIR=$OUT/r/vs timeout $(( $(left) - 15 )) bash .gpu/bench/vs_reference.sh decode ${ROUNDS:-3} > $OUT/r/vs.txt 2>&1
+       fi
+     fi ;;
 esac
 # pack everything into one archive ($OUT returns at most 8 files): logs, manifests, cells' small files (no weights)
 cp -r $G/logs $OUT/r/grid-logs 2>/dev/null
 cp runs/zoo/logs/*.txt $OUT/r/ 2>/dev/null
 find $G $TARGETS -maxdepth 4 \( -name '*.json' -o -name '*.jsonl' -o -name '*.csv' -o -name '*.txt' \) -size -3M 2>/dev/null | grep -v '/checkpoint' | tar czf $OUT/r/small.tgz -T - 2>/dev/null
+echo "== module"; cat $OUT/r/module.txt 2>/dev/null | tail -3
 echo "== smoke"; cat $OUT/r/smoke.txt 2>/dev/null
+for f in $OUT/r/decode-*.txt; do [[ -f $f ]] && { echo "== $(basename $f)"; grep -A3 "^decode " $f; }; done
+[[ -f $OUT/r/vs.txt ]] && { echo "== vs transformers"; tail -n 12 $OUT/r/vs.txt; }
 for f in prepare cells-1 cells-2 finish; do [[ -f $OUT/r/$f.txt ]] && { echo "== $f"; tail -n 25 $OUT/r/$f.txt; }; done
 tar czf $OUT/results.tgz -C $OUT r && rm -rf $OUT/r
 echo "call ${CALL:-1} done, $(( $(date +%s) - T0 )) s; backend $CHOICE"
