@@ -8,22 +8,21 @@
 set -uo pipefail
 T0=$(date +%s); LIMIT=${LIMIT:-575}
 left() { echo $(( T0 + LIMIT - $(date +%s) )); }
-bash .gpu/kit/unpack.sh > /tmp/unpack.log 2>&1 || { tail -30 /tmp/unpack.log; exit 1; }
-export DJL_TF32=1 && source .gpu/kit/env.sh && export BD_XMX=6g
 mkdir -p $OUT/r
 # REGEN_FUSED=1: the fused-ops module made here from the committed tools/make_fused_ops.py with the host's torch
-# (for a generator newer than the committed module), checked by tools/check_fused_ops.py; if that fails, the
-# whole-model methods it would add stay eager
-SKIP=drafter_layer; MODULE=""
+# (for a generator newer than the committed module), checked by tools/check_fused_ops.py, and given to every JVM
+# (.gpu/env.sh adds BLOCKDRAFT_JAVA_OPTS); if that fails, the whole-model methods it would add stay eager
+SKIP=drafter_layer
 if [[ -n "${REGEN_FUSED:-}" ]]; then
   if { python3 tools/make_fused_ops.py $OUT/fused_ops.pt && python3 tools/check_fused_ops.py; } > $OUT/r/module.txt 2>&1; then
-    MODULE="-Dblockdraft.fusedOpsModule=$OUT/fused_ops.pt "
+    export BLOCKDRAFT_JAVA_OPTS="-Dblockdraft.fusedOpsModule=$OUT/fused_ops.pt"
   else
-    SKIP=drafter_layer,frozen_forward,drafter_block; BD="${BD/dev.blockdraft.cli.Main/-Dblockdraft.fusedOps.skip=frozen_forward,drafter_block dev.blockdraft.cli.Main}"
+    SKIP=drafter_layer,frozen_forward,drafter_block; export BLOCKDRAFT_JAVA_OPTS="-Dblockdraft.fusedOps.skip=frozen_forward,drafter_block"
   fi
-  echo "module: ${MODULE:-not used (skip $SKIP)}" >> $OUT/r/module.txt
+  echo "module: $BLOCKDRAFT_JAVA_OPTS" >> $OUT/r/module.txt
 fi
-BD="${BD/dev.blockdraft.cli.Main/${MODULE}dev.blockdraft.cli.Main}"
+bash .gpu/kit/unpack.sh > /tmp/unpack.log 2>&1 || { tail -30 /tmp/unpack.log; exit 1; }
+export DJL_TF32=1 && source .gpu/kit/env.sh && export BD_XMX=6g
 BD_EAGER="${BD/dev.blockdraft.cli.Main/-Dblockdraft.fusedOps.skip=$SKIP dev.blockdraft.cli.Main}"
 GRID=${GRID:-benchmarks/grids/zoo-llama-11m-long.json}
 G=$(python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['out'])" "$GRID")
@@ -81,7 +80,6 @@ case ${CALL:-1} in
          done
        done
        if (( $(left) > 120 )); then
-         export BLOCKDRAFT_JAVA_OPTS="$MODULE"  # .gpu/env.sh, sourced again by vs_reference.sh, adds it to every JVM
          VS_DIR=$OUT/r/vs timeout $(( $(left) - 15 )) bash .gpu/bench/vs_reference.sh decode ${ROUNDS:-3} > $OUT/r/vs.txt 2>&1
        fi
      fi ;;
