@@ -33,6 +33,10 @@ if [[ "$ZOO" == --zoo ]]; then
     tar cJf "$G/pack/jre.tar.xz" -C "$T" .jre
   fi
   cp $LIB/api-0.36.0.jar $LIB/pytorch-engine-0.36.0.jar $LIB/gson-*.jar $LIB/jna-*.jar $LIB/slf4j-api-*.jar "$G/djl/"
+  # JNA's native libraries for other platforms: 1.7 MB of the 64 MiB
+  J=$(ls "$G"/djl/jna-[0-9]*.jar)
+  unzip -Z1 "$J" | grep -E '^com/sun/jna/[^/]+/[^/]+\.(so|a|dll|jnilib|dylib)$' | grep -v '^com/sun/jna/linux-x86-64/' \
+    | xargs -r zip -q -d "$J"
   # tokenizers: only the linux-x86_64 native library
   mkdir -p "$T/tok" && (cd "$T/tok" && unzip -q "$OLDPWD/$LIB"/tokenizers-*.jar && rm -rf native/lib/osx-* native/lib/win-* native/lib/linux-aarch64 \
     && zip -q -0 -r "$T/tokenizers-linux.jar" .) && tar cJf "$G/pack/tok.tar.xz" -C "$T" tokenizers-linux.jar
