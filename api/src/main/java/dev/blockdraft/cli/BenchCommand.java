@@ -615,6 +615,11 @@ public final class BenchCommand implements Callable<Integer> {
                 System.out.printf("%-12s %10d %10.1f%n", "plain", plainTokens, plainTps);
                 System.out.printf("%-12s %10d %10.1f   tau %.2f  speedup %.2fx  mismatches %d%n", "speculative", specTokens,
                         specTps, (Double) out.get("tau"), specTps / plainTps, mismatches);
+                if (mismatches > 0 && Boolean.TRUE.equals(out.get("tf32_override")) && decoding.sampling().isGreedy()) {
+                    // verification's wider matmuls round differently under TF32: near-ties of the argmax can flip
+                    System.out.println("note: TF32 is on (TORCH_ALLOW_TF32_CUBLAS_OVERRIDE=1), so speculative and plain greedy"
+                            + " tokens may differ at near-ties; unset it to check exactness");
+                }
                 if (referenceRounds != null) {
                     printReference(reference, referenceRounds, out);
                 }
