@@ -441,7 +441,6 @@ public final class Drafter implements AutoCloseable {
         return all;
     }
 
-
     /** The drafter's layers over one block x (1, B, C) after the cached context: (1, B, C). */
     private NDArray blockLayers(KvCache cache, NDArray x, Ops.Rotary rotary, NDArray mask, NDManager scope) {
         var fused = backend().kernels(Backend.Op.DRAFTER_LAYER);

@@ -481,8 +481,7 @@ public final class LlamaModel implements AutoCloseable {
             System.arraycopy(layerWeights(l), 0, weights, l * 14, 14);
         }
         NDArray[] out = whole.frozenForward(ids, params.get(EMBED), weights, cache == null ? null : cache.keyBuffers(),
-                cache == null ? null : cache.valueBuffers(), cache == null ? 0 : cache.length(),
-                positions, mask, ropeCos,
+                cache == null ? null : cache.valueBuffers(), cache == null ? 0 : cache.length(), positions, mask, ropeCos,
                 ropeSignedSin, params.get(FINAL_NORM), lmHead(), captureLayers,
                 logits == Logits.NONE ? 0 : logits == Logits.LAST ? 1 : 2, config.numAttentionHeads(),
                 config.numKeyValueHeads(), config.headDim(), config.rmsNormEps());

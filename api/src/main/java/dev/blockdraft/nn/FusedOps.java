@@ -28,7 +28,8 @@ import java.util.logging.Logger;
  * a frozen model's whole decoder layer, a drafter layer in training and decoding), through a parameterless
  * TorchScript module ({@code tools/make_fused_ops.py}; the layers there must stay those of {@code LlamaModel}
  * and {@code Drafter}, which {@code FusedOpsTest} checks), and a frozen model's whole forward, a drafter's
- * context update and its whole block as one call each, so a decoding step is a handful of host calls instead of dozens per layer.
+ * context update and its whole block as one call each, so a decoding step is a handful of host calls
+ * instead of dozens per layer.
  *
  * <p>Why: on a GPU the step was bound by the host, one JNI call and kernel launch per op; eager
  * attention also materialised (B, H, T, S) scores. A TorchScript method runs its ops in C++ under the
