@@ -29,4 +29,34 @@ public final class Devices {
         }
         throw new IllegalArgumentException("--device " + spec + ": expected cpu, gpu or gpu:N");
     }
+
+    /**
+     * A comma-separated device list, e.g. {@code gpu:0,gpu:1} or {@code cpu,cpu} (replicas may share a
+     * device: that tests data parallelism on one CPU); every entry of one kind, CPU or GPU.
+     *
+     * @param flag the flag the list came from, named in errors
+     */
+    public static java.util.List<Device> parseList(String flag, String list) {
+        String valid = "expected a comma-separated list of cpu, gpu or gpu:N, e.g. gpu:0,gpu:1 or cpu,cpu";
+        if (list == null || list.isBlank()) {
+            throw new IllegalArgumentException(flag + " '" + (list == null ? "" : list) + "': " + valid);
+        }
+        java.util.List<Device> out = new java.util.ArrayList<>();
+        for (String item : list.split(",", -1)) {
+            String spec = item.trim();
+            if (!spec.equals("cpu") && !spec.equals("gpu") && !spec.matches("gpu:[0-9]+")) {
+                throw new IllegalArgumentException(flag + " " + list + ": '" + spec + "' is not a device; " + valid);
+            }
+            try {
+                out.add(parse(spec));
+            } catch (IllegalArgumentException e) { // names --device: say which entry of which flag
+                throw new IllegalArgumentException(flag + " " + list + ": '" + spec + "': "
+                        + e.getMessage().substring(e.getMessage().indexOf(": ") + 2));
+            }
+        }
+        if (out.stream().map(Device::isGpu).distinct().count() > 1) {
+            throw new IllegalArgumentException(flag + " " + list + ": mixes CPU and GPU; every device must be of one kind");
+        }
+        return java.util.List.copyOf(out);
+    }
 }
