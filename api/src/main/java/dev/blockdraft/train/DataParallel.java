@@ -67,7 +67,7 @@ final class DataParallel implements AutoCloseable {
 
     private final List<Device> devices;
     private final List<Replica> copies; // replicas 1..N-1; replica 0 is the step's own drafter
-    private final ExecutorService threads;
+    private final List<ExecutorService> threads; // one per replica, so a replica's ops always come from the same thread
     private final Objective objective;
     private final Precision precision;
 
@@ -96,7 +96,7 @@ final class DataParallel implements AutoCloseable {
         try {
             for (Device device : devices.subList(1, devices.size())) {
                 LlamaModel target = LlamaModel.fromParameters(drafter.target().config(),
-                        copyOf(drafter.target().parameters(), device));
+                        copyOf(drafter.target().parameters(), device)).withBackend(backendLike(drafter.backend(), device));
                 StateDict params = copyOf(drafter.parameters(), device);
                 params.requireGradients(precision == Precision.FP32); // fp16 takes gradients on copies
                 LlamaModel features = half ? target.halfPrecisionCopy() : target;
@@ -106,11 +106,16 @@ final class DataParallel implements AutoCloseable {
             MicroBatchPass.recording(wasRecording);
         }
         this.copies = List.copyOf(made);
-        this.threads = Executors.newFixedThreadPool(devices.size(), r -> {
-            Thread t = new Thread(r, "blockdraft-replica");
-            t.setDaemon(true);
-            return t;
-        });
+        List<ExecutorService> pools = new ArrayList<>();
+        for (int r = 0; r < devices.size(); r++) {
+            String name = "blockdraft-replica-" + r + "-" + devices.get(r);
+            pools.add(Executors.newSingleThreadExecutor(task -> {
+                Thread t = new Thread(task, name);
+                t.setDaemon(true);
+                return t;
+            }));
+        }
+        this.threads = List.copyOf(pools);
     }
 
     List<Device> devices() {
@@ -221,7 +226,7 @@ final class DataParallel implements AutoCloseable {
         List<Future<T>> running = new ArrayList<>();
         for (int r = 0; r < devices.size(); r++) {
             int replica = r;
-            running.add(threads.submit(() -> work.apply(replica)));
+            running.add(threads.get(r).submit(() -> work.apply(replica)));
         }
         List<T> out = new ArrayList<>();
         RuntimeException failed = null;
@@ -259,11 +264,29 @@ final class DataParallel implements AutoCloseable {
     }
 
     /**
-     * A copy of {@code a} on {@code device} that shares nothing with it, outside any graph. On the same
-     * device DJL's {@code toDevice(device, true)} would hand back the same tensor, so this clones.
+     * A copy of {@code a} on {@code device} that shares nothing with it, outside any graph, for the caller
+     * to attach. On the same device DJL's {@code toDevice(device, true)} would hand back the same
+     * tensor, so this clones. Across devices DJL registers a new sub-manager of the source's manager
+     * for every copy; copying from a view in a scratch manager keeps that off the masters' manager
+     * (a broadcast every step would otherwise pile them up there).
      */
     private static NDArray copy(NDArray a, Device device) {
-        return a.getDevice().equals(device) ? a.duplicate() : a.toDevice(device, false);
+        if (a.getDevice().equals(device)) {
+            return a.duplicate();
+        }
+        try (NDManager scratch = a.getManager().newSubManager()) {
+            NDArray view = a.get(":"); // shares a's storage
+            view.attach(scratch);
+            NDArray there = view.toDevice(device, false);
+            there.detach(); // leaves the scratch sub-manager; the caller attaches it
+            return there;
+        }
+    }
+
+    /** The backend of the replicas' models on {@code device}: eager or fused as the masters' is, skipping the same ops. */
+    private static dev.blockdraft.nn.Backend backendLike(dev.blockdraft.nn.Backend master, Device device) {
+        return master.mode() == dev.blockdraft.nn.Backend.Mode.EAGER ? dev.blockdraft.nn.Backend.eager(device)
+                : dev.blockdraft.nn.Backend.fused(device).skipping(master.skipped());
     }
 
     /** A copy of every tensor of {@code params} on {@code device}, in a new manager of that device. */
@@ -275,7 +298,7 @@ final class DataParallel implements AutoCloseable {
 
     @Override
     public void close() {
-        threads.shutdownNow();
+        threads.forEach(ExecutorService::shutdownNow);
         for (Replica c : copies) {
             if (c.pass().featureModel() != c.target()) {
                 c.pass().featureModel().close();
