@@ -7,6 +7,7 @@ import dev.blockdraft.draft.DrafterCheckpoint;
 import dev.blockdraft.draft.DrafterConfig;
 import dev.blockdraft.io.OutputFolder;
 import dev.blockdraft.io.Provenance;
+import dev.blockdraft.lm.Devices;
 import dev.blockdraft.lm.Target;
 import dev.blockdraft.tokenize.MaskToken;
 import dev.blockdraft.train.BlockSampler;
@@ -135,7 +136,7 @@ final class TrainDrafterCommand implements Callable<Integer> {
             throw new IllegalArgumentException("--checkpoint-every " + checkpointEvery + ": must be >= 0 (0 = only at the end)");
         }
         Objective objective = Objectives.parse(objectiveName);
-        List<Device> replicas = devices != null ? dev.blockdraft.lm.Devices.parseList("--devices", devices)
+        List<Device> replicas = devices != null ? Devices.parseList("--devices", devices)
                 : List.of(hardware.resolve());
         if (gradAccum % replicas.size() != 0) {
             throw new IllegalArgumentException("--devices " + devices + ": " + replicas.size() + " devices share each step's"

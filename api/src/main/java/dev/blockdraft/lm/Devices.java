@@ -2,8 +2,10 @@ package dev.blockdraft.lm;
 
 import ai.djl.Device;
 import ai.djl.engine.Engine;
+import java.util.ArrayList;
+import java.util.List;
 
-/** Parses the user's device choice: {@code cpu} (the default), {@code gpu} or {@code gpu:N}. */
+/** Parses the user's device choice: {@code cpu} (the default), {@code gpu} or {@code gpu:N}, or a list of them. */
 public final class Devices {
     private Devices() {}
 
@@ -36,12 +38,12 @@ public final class Devices {
      *
      * @param flag the flag the list came from, named in errors
      */
-    public static java.util.List<Device> parseList(String flag, String list) {
+    public static List<Device> parseList(String flag, String list) {
         String valid = "expected a comma-separated list of cpu, gpu or gpu:N, e.g. gpu:0,gpu:1 or cpu,cpu";
         if (list == null || list.isBlank()) {
             throw new IllegalArgumentException(flag + " '" + (list == null ? "" : list) + "': " + valid);
         }
-        java.util.List<Device> out = new java.util.ArrayList<>();
+        List<Device> out = new ArrayList<>();
         for (String item : list.split(",", -1)) {
             String spec = item.trim();
             if (!spec.equals("cpu") && !spec.equals("gpu") && !spec.matches("gpu:[0-9]+")) {
@@ -57,6 +59,6 @@ public final class Devices {
         if (out.stream().map(Device::isGpu).distinct().count() > 1) {
             throw new IllegalArgumentException(flag + " " + list + ": mixes CPU and GPU; every device must be of one kind");
         }
-        return java.util.List.copyOf(out);
+        return List.copyOf(out);
     }
 }

@@ -7,6 +7,7 @@ import ai.djl.ndarray.types.DataType;
 import dev.blockdraft.draft.BlockBatch;
 import dev.blockdraft.draft.Drafter;
 import dev.blockdraft.lm.LlamaModel;
+import dev.blockdraft.nn.Backend;
 import dev.blockdraft.nn.StateDict;
 import dev.blockdraft.train.objective.BatchTotals;
 import dev.blockdraft.train.objective.Objective;
@@ -284,9 +285,9 @@ final class DataParallel implements AutoCloseable {
     }
 
     /** The backend of the replicas' models on {@code device}: eager or fused as the masters' is, skipping the same ops. */
-    private static dev.blockdraft.nn.Backend backendLike(dev.blockdraft.nn.Backend master, Device device) {
-        return master.mode() == dev.blockdraft.nn.Backend.Mode.EAGER ? dev.blockdraft.nn.Backend.eager(device)
-                : dev.blockdraft.nn.Backend.fused(device).skipping(master.skipped());
+    private static Backend backendLike(Backend master, Device device) {
+        return master.mode() == Backend.Mode.EAGER ? Backend.eager(device)
+                : Backend.fused(device).skipping(master.skipped());
     }
 
     /** A copy of every tensor of {@code params} on {@code device}, in a new manager of that device. */
