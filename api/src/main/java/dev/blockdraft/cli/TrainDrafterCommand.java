@@ -7,6 +7,7 @@ import dev.blockdraft.draft.DrafterCheckpoint;
 import dev.blockdraft.draft.DrafterConfig;
 import dev.blockdraft.io.OutputFolder;
 import dev.blockdraft.io.Provenance;
+import dev.blockdraft.lm.Devices;
 import dev.blockdraft.lm.Target;
 import dev.blockdraft.tokenize.MaskToken;
 import dev.blockdraft.train.BlockSampler;
@@ -84,6 +85,13 @@ final class TrainDrafterCommand implements Callable<Integer> {
                     + " as one batch (default: ${DEFAULT-VALUE})")
     int gradAccum;
 
+    @Option(names = "--devices", paramLabel = "LIST",
+            description = "data-parallel training over these devices, e.g. gpu:0,gpu:1 (cpu,cpu: replicas on the CPU);"
+                    + " the first holds the masters and replaces --device; each step's --grad-accum micro-batches,"
+                    + " a multiple of the device count, are shared out, so the global batch stays --batch × --grad-accum"
+                    + " (default: --device alone)")
+    String devices;
+
     @Option(names = "--lr", description = "peak learning rate (default: the device's preset)")
     Double lr;
 
@@ -128,7 +136,14 @@ final class TrainDrafterCommand implements Callable<Integer> {
             throw new IllegalArgumentException("--checkpoint-every " + checkpointEvery + ": must be >= 0 (0 = only at the end)");
         }
         Objective objective = Objectives.parse(objectiveName);
-        Device device = hardware.resolve();
+        List<Device> replicas = devices != null ? Devices.parseList("--devices", devices)
+                : List.of(hardware.resolve());
+        if (gradAccum % replicas.size() != 0) {
+            throw new IllegalArgumentException("--devices " + devices + ": " + replicas.size() + " devices share each step's"
+                    + " --grad-accum " + gradAccum + " micro-batches evenly; --grad-accum must be a multiple of "
+                    + replicas.size() + " (the global batch is --batch × --grad-accum)");
+        }
+        Device device = replicas.get(0);
         DraftTrainConfig tc = trainConfig(device); // flags checked before anything slow
         List<Path> dataFolders = data.protectedFolders();
         Path dataDir = regenerated != null ? regenerated : Workflows.defaultRegeneratedFolder(targetDir);
@@ -164,13 +179,15 @@ final class TrainDrafterCommand implements Callable<Integer> {
             Map<String, String> settings = new LinkedHashMap<>(tc.asMap());
             settings.put("objective", objective.toString());
             settings.put("precision", training.precision.toString());
+            settings.put("devices", DrafterTrainer.devicesString(replicas));
             settings.put("drafter", dc.toJson().replaceAll("\\s+", ""));
             Provenance provenance = Provenance.capture("drafter", target.model().backend(), seed, settings,
                     Map.of(), Map.of("target", targetDir.toAbsolutePath().toString(), "regenerated",
                             dataDir.toAbsolutePath().toString()));
             try (Drafter drafter = initial != null ? initial : Drafter.initialize(dc, target.model(), seed)) {
                 TrainingRun run = new DrafterTrainer(tc, objective, List.of(new ConsoleProgress("train-drafter " + objectiveName)))
-                        .withHalfPrecisionTarget(halfTarget).withPrecision(training.precision).named(objectiveName)
+                        .withHalfPrecisionTarget(halfTarget).withPrecision(training.precision).withDevices(replicas)
+                        .named(objectiveName)
                         .train(drafter, rd, target.tokenizer().padId(), out, provenance);
                 System.out.printf("%s: held-out τ %.3f (expected %.3f; %.3f outside loops, %.0f%% of blocks in them), CE %.3f;"
                         + " best held-out τ %.3f → %s%n", objective, run.lastEval("tau"), run.lastEval("expected_tau"),

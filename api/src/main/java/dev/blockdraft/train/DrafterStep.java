@@ -1,24 +1,18 @@
 package dev.blockdraft.train;
 
-import ai.djl.engine.Engine;
+import ai.djl.Device;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
-import ai.djl.ndarray.types.DataType;
-import ai.djl.ndarray.types.Shape;
-import ai.djl.training.GradientCollector;
 import dev.blockdraft.draft.BlockBatch;
 import dev.blockdraft.draft.Drafter;
 import dev.blockdraft.lm.LlamaModel;
 import dev.blockdraft.nn.StateDict;
 import dev.blockdraft.train.objective.BatchTotals;
-import dev.blockdraft.train.objective.DraftBatch;
 import dev.blockdraft.train.objective.Objective;
-import dev.blockdraft.train.objective.ObjectiveValue;
-import dev.blockdraft.train.objective.SlotStats;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import dev.blockdraft.nn.Scalars;
 
 /**
  * One optimizer step of drafter training, shared by {@link DrafterTrainer} and the benchmark so
@@ -33,6 +27,12 @@ import dev.blockdraft.nn.Scalars;
  * target, widens the logits to fp32 by adding a one-element fp32 zero (type promotion keeps the
  * graph, a cast would not), backpropagates the loss times a dynamic {@link LossScaler} scale, and
  * applies the unscaled fp32 gradients to the masters — or skips the step when they overflowed.
+ *
+ * <p>Over several devices ({@link #DrafterStep(Drafter, Objective, TrainConfig, Precision, boolean, List)})
+ * the step is data-parallel: each device runs a contiguous share of the micro-batches on its own
+ * replica and thread, the totals and gradients are summed in a fixed order, and one optimizer step
+ * updates the masters, which are then copied to the replicas ({@link DataParallel} has the contract);
+ * the result is that of one device over all the micro-batches, up to rounding.
  */
 public final class DrafterStep implements AutoCloseable {
 
@@ -62,16 +62,33 @@ public final class DrafterStep implements AutoCloseable {
     private final LlamaModel featureModel;
     private final AdamW optimizer;
     private final LossScaler scaler;
+    private final MicroBatchPass pass;
+    private final DataParallel parallel; // null on one device
 
     /**
      * @param halfTarget compute the features with an fp16 copy of the target even in fp32 (always so in fp16)
      */
     public DrafterStep(Drafter drafter, Objective objective, TrainConfig config, Precision precision, boolean halfTarget) {
-        this(drafter, objective, config, precision, halfTarget, precision == Precision.FP16 ? LossScaler.dynamic() : null);
+        this(drafter, objective, config, precision, halfTarget, List.of(drafter.device()));
+    }
+
+    /**
+     * A data-parallel step over {@code devices} when there are several (repeats allowed, e.g. {@code cpu,cpu});
+     * the first must be the drafter's, which holds the masters, the optimizer and the loss scaler.
+     */
+    public DrafterStep(Drafter drafter, Objective objective, TrainConfig config, Precision precision, boolean halfTarget,
+            List<Device> devices) {
+        this(drafter, objective, config, precision, halfTarget, precision == Precision.FP16 ? LossScaler.dynamic() : null,
+                devices);
     }
 
     DrafterStep(Drafter drafter, Objective objective, TrainConfig config, Precision precision, boolean halfTarget,
             LossScaler scaler) {
+        this(drafter, objective, config, precision, halfTarget, scaler, List.of(drafter.device()));
+    }
+
+    private DrafterStep(Drafter drafter, Objective objective, TrainConfig config, Precision precision, boolean halfTarget,
+            LossScaler scaler, List<Device> devices) {
         this.drafter = drafter;
         this.objective = objective;
         this.config = config;
@@ -80,7 +97,24 @@ public final class DrafterStep implements AutoCloseable {
         this.featureModel = half ? drafter.target().halfPrecisionCopy() : drafter.target();
         this.optimizer = AdamW.standard(drafter.parameters().manager(), config.weightDecay(), drafter.backend());
         this.scaler = scaler;
+        this.pass = new MicroBatchPass(objective, precision, featureModel);
         drafter.parameters().requireGradients(precision == Precision.FP32); // fp16 takes gradients on copies
+        this.parallel = devices.size() > 1 ? new DataParallel(drafter, devices, objective, precision, halfTarget) : null;
+    }
+
+    /** The devices the step runs on, the drafter's first. */
+    public List<Device> devices() {
+        return parallel == null ? List.of(drafter.device()) : parallel.devices();
+    }
+
+    /**
+     * Copies the masters' weights to the other devices' replicas; a resumed run calls it after
+     * restoring them (the step itself keeps the replicas in sync). Nothing to do on one device.
+     */
+    public void replicateWeights() {
+        if (parallel != null) {
+            parallel.broadcast(drafter.parameters());
+        }
     }
 
     public AdamW optimizer() {
@@ -105,8 +139,10 @@ public final class DrafterStep implements AutoCloseable {
      * when the objective {@linkplain Objective#needsStatistics needs statistics}, those of a
      * no-gradient forward pass per micro-batch, whose target features the gradient pass reuses),
      * {@linkplain Objective#advance advances} the objective's state once, then backpropagates each
-     * micro-batch's {@link Objective#share share} of the step's loss. A data-parallel step would all-reduce the summed totals before advancing
-     * and the gradients before clipping. Other objectives get the mean of the micro-batches' losses.
+     * micro-batch's {@link Objective#share share} of the step's loss. Other objectives get the mean
+     * of the micro-batches' losses. Over several devices the number of micro-batches must be a
+     * multiple of theirs; the totals are summed over the devices before advancing, the gradients
+     * before clipping ({@link DataParallel}).
      */
     public Result run(List<BlockBatch> microBatches, double lr, PhaseMarks marks) {
         StateDict master = drafter.parameters();
@@ -117,6 +153,18 @@ public final class DrafterStep implements AutoCloseable {
             if (fp16) {
                 working.requireGradients(true);
                 marks.mark("fp16 working copies");
+            }
+            if (parallel != null) {
+                DataParallel.Summed sum = parallel.accumulate(model, pass, microBatches, fp16 ? scaler.scale() : 1, scope,
+                        marks);
+                GradientStep.Outcome out = GradientStep.applyGradients(master, sum.gradients(), optimizer, scaler, 1, lr,
+                        config.clipNorm());
+                if (!fp16) {
+                    AdamW.zeroGradients(master); // backward accumulates into .grad: clear it for the next step
+                }
+                parallel.broadcast(master);
+                marks.mark("grad norm, AdamW step, weights to every device");
+                return new Result(sum.loss(), sum.terms(), out.gradNorm(), out.skipped());
             }
             Accumulated acc = accumulate(model, microBatches, scope, marks);
             GradientStep.Outcome out = GradientStep.apply(master, working, optimizer, scaler, acc.divisor(), lr,
@@ -136,88 +184,18 @@ public final class DrafterStep implements AutoCloseable {
 
     /** Forward and backward over every micro-batch; the gradients accumulate in {@code model}'s parameters. */
     private Accumulated accumulate(Drafter model, List<BlockBatch> microBatches, NDManager scope, PhaseMarks marks) {
-        boolean fp16 = precision == Precision.FP16;
-        double lossScale = fp16 ? scaler.scale() : 1;
+        double lossScale = precision == Precision.FP16 ? scaler.scale() : 1;
         int micros = microBatches.size();
         boolean pooled = micros > 1 && objective.pools();
         // the statistics pass's target features, kept for the gradient pass: the frozen target runs once per micro-batch
-        List<NDArray> features = new java.util.ArrayList<>();
-        BatchTotals totals = pooled ? totals(model, microBatches, scope, features, marks) : null;
+        List<NDArray> features = new ArrayList<>();
+        BatchTotals totals = pooled ? pass.totals(model, microBatches, scope, features, marks) : null;
         if (pooled) {
             objective.advance(totals); // once per step, by all micro-batches, before any weight is read
         }
-        double lossSum = 0;
-        Map<String, Double> terms = new LinkedHashMap<>();
-        for (int i = 0; i < micros; i++) {
-            BlockBatch batch = microBatches.get(i);
-            try (NDManager micro = scope.newSubManager()) {
-                BlockBatch.OnDevice d = batch.toDevice(micro, model.computeType());
-                marks.mark("to_device (ids, mask)");
-                try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
-                    NDArray f;
-                    if (features.isEmpty()) {
-                        f = features(model, d, marks);
-                    } else {
-                        f = features.get(i).get(":"); // a view in this micro-batch's scope, so the drafter's activations land there
-                        f.attach(micro);
-                    }
-                    NDArray logits = logits(model, f, d, micro, marks);
-                    DraftBatch supervision = new DraftBatch(d.labels(), d.slotMask()).withSequences(batch.sequences());
-                    ObjectiveValue value = pooled ? objective.share(SlotStats.of(supervision, logits), totals)
-                            : objective.loss(supervision, logits);
-                    marks.mark("objective (loss)");
-                    gc.backward(fp16 ? value.total().mul(Scalars.of(value.total(), lossScale)) : value.total());
-                    marks.mark("backward");
-                    lossSum += value.total().getFloat();
-                    // shares add up to the step's values; losses of their own batches average
-                    value.terms().forEach((k, v) -> terms.merge(k, pooled ? v : v / micros, Double::sum));
-                }
-            }
-        }
+        MicroBatchPass.Partial p = pass.backward(model, microBatches, totals, features, lossScale, micros, scope, marks);
         int divisor = pooled ? 1 : micros;
-        return new Accumulated(lossSum / divisor, terms, divisor);
-    }
-
-    /**
-     * The objective's totals over all micro-batches: counts from the masks, statistics (if any) from a
-     * no-gradient forward pass, whose target features go into {@code keptFeatures} (owned by {@code scope}).
-     */
-    private BatchTotals totals(Drafter model, List<BlockBatch> microBatches, NDManager scope, List<NDArray> keptFeatures,
-            PhaseMarks marks) {
-        BatchTotals sum = BatchTotals.NONE;
-        for (BlockBatch batch : microBatches) {
-            try (NDManager micro = scope.newSubManager()) {
-                BlockBatch.OnDevice d = batch.toDevice(micro, model.computeType());
-                DraftBatch supervision = new DraftBatch(d.labels(), d.slotMask()).withSequences(batch.sequences());
-                BatchTotals t = objective.counts(supervision);
-                if (objective.needsStatistics()) { // outside a GradientCollector DJL's PyTorch records no graph
-                    NDArray f = features(model, d, PhaseMarks.NONE);
-                    t = t.with(objective.statistics(SlotStats.of(supervision, logits(model, f, d, micro, PhaseMarks.NONE))));
-                    f.attach(scope);
-                    keptFeatures.add(f);
-                }
-                sum = sum.plus(t);
-            }
-        }
-        marks.mark(objective.needsStatistics() ? "statistics pass (forward)" : "counts");
-        return sum;
-    }
-
-    /** (S, L, F) the frozen target's features, once per sequence. */
-    private NDArray features(Drafter model, BlockBatch.OnDevice d, PhaseMarks marks) {
-        NDArray features = model.targetFeatures(featureModel, d.ids());
-        marks.mark("target forward (features)");
-        return features;
-    }
-
-    /** (N, K, V) float32 slot logits of the drafter over {@code features}. */
-    private NDArray logits(Drafter model, NDArray features, BlockBatch.OnDevice d, NDManager micro, PhaseMarks marks) {
-        NDArray logits = model.slotLogits(features, d); // (N, K, V)
-        marks.mark("drafter forward and head");
-        if (precision == Precision.FP16) {
-            logits = logits.add(micro.zeros(new Shape(1), DataType.FLOAT32)); // widen, in the graph
-        }
-        return logits;
+        return new Accumulated(p.lossSum() / divisor, p.terms(), divisor);
     }
 
     /** What {@link #gradients} saw: the step's loss and terms, and each parameter's gradient as the step would apply it. */
@@ -234,9 +212,18 @@ public final class DrafterStep implements AutoCloseable {
         }
         StateDict master = drafter.parameters();
         try (NDManager scope = master.manager().newSubManager()) {
-            Accumulated acc = accumulate(drafter, microBatches, scope, PhaseMarks.NONE);
+            Accumulated acc;
+            Map<String, NDArray> grads;
+            if (parallel != null) {
+                DataParallel.Summed sum = parallel.accumulate(drafter, pass, microBatches, 1, scope, PhaseMarks.NONE);
+                acc = new Accumulated(sum.loss(), sum.terms(), 1);
+                grads = sum.gradients();
+            } else {
+                acc = accumulate(drafter, microBatches, scope, PhaseMarks.NONE);
+                grads = AdamW.gradients(master, scope);
+            }
             Map<String, float[]> out = new LinkedHashMap<>();
-            AdamW.gradients(master, scope).forEach((name, g) -> {
+            grads.forEach((name, g) -> {
                 float[] v = g.toFloatArray();
                 for (int i = 0; i < v.length; i++) {
                     v[i] /= acc.divisor();
@@ -250,6 +237,9 @@ public final class DrafterStep implements AutoCloseable {
 
     @Override
     public void close() {
+        if (parallel != null) {
+            parallel.close();
+        }
         drafter.parameters().requireGradients(false);
         optimizer.close();
         if (featureModel != drafter.target()) {

@@ -1,5 +1,6 @@
 package dev.blockdraft.train;
 
+import ai.djl.Device;
 import ai.djl.ndarray.NDArray;
 import com.google.gson.Gson;
 import com.google.gson.reflect.TypeToken;
@@ -38,24 +39,37 @@ public final class DrafterTrainer {
     private final boolean halfPrecisionTarget;
     private final Precision precision;
     private final String runName;
+    private final List<Device> devices; // empty: the drafter's device alone
 
     public DrafterTrainer(DraftTrainConfig config, Objective objective, List<TrainingListener> listeners) {
-        this(config, objective, listeners, false, Precision.FP32, objective.name());
+        this(config, objective, listeners, false, Precision.FP32, objective.name(), List.of());
     }
 
     private DrafterTrainer(DraftTrainConfig config, Objective objective, List<TrainingListener> listeners,
-            boolean halfPrecisionTarget, Precision precision, String runName) {
+            boolean halfPrecisionTarget, Precision precision, String runName, List<Device> devices) {
         this.config = config;
         this.objective = objective;
         this.listeners = List.copyOf(listeners);
         this.halfPrecisionTarget = halfPrecisionTarget;
         this.precision = precision;
         this.runName = runName;
+        this.devices = List.copyOf(devices);
     }
 
     /** Names the run (e.g. the preset, {@code paper}) instead of the objective's term names. */
     public DrafterTrainer named(String name) {
-        return new DrafterTrainer(config, objective, listeners, halfPrecisionTarget, precision, name);
+        return new DrafterTrainer(config, objective, listeners, halfPrecisionTarget, precision, name, devices);
+    }
+
+    /**
+     * Trains data-parallel over {@code devices} (the drafter's first; repeats allowed): each step's
+     * {@code gradAccum} micro-batches, a multiple of the device count, are shared out contiguously,
+     * and the step equals the one-device step over all of them up to rounding ({@link DrafterStep}).
+     * The device list is a setting of the run's display and provenance, not of its checkpoints: a run
+     * may resume on other devices.
+     */
+    public DrafterTrainer withDevices(List<Device> devices) {
+        return new DrafterTrainer(config, objective, listeners, halfPrecisionTarget, precision, runName, devices);
     }
 
     /**
@@ -63,21 +77,28 @@ public final class DrafterTrainer {
      * trains in fp32 against fp32 features.
      */
     public DrafterTrainer withHalfPrecisionTarget(boolean half) {
-        return new DrafterTrainer(config, objective, listeners, half, precision, runName);
+        return new DrafterTrainer(config, objective, listeners, half, precision, runName, devices);
     }
 
     /** Trains in {@code precision}; {@link Precision#FP16} is mixed precision with a dynamic loss scale (GPU). */
     public DrafterTrainer withPrecision(Precision precision) {
-        return new DrafterTrainer(config, objective, listeners, halfPrecisionTarget, precision, runName);
+        return new DrafterTrainer(config, objective, listeners, halfPrecisionTarget, precision, runName, devices);
     }
 
     public TrainingRun train(Drafter drafter, RegeneratedData data, int padId, Path outDir, Provenance provenance) {
         TrainConfig opt = config.optimizer();
+        List<Device> onDevices = devices.isEmpty() ? List.of(drafter.device()) : devices;
+        if (opt.gradAccum() % onDevices.size() != 0) {
+            throw new IllegalArgumentException("gradAccum=" + opt.gradAccum() + " micro-batches per step cannot be shared"
+                    + " evenly over " + onDevices.size() + " devices " + onDevices + "; it must be a multiple of "
+                    + onDevices.size());
+        }
         Map<String, String> settings = new LinkedHashMap<>(config.asMap());
         settings.put("objective", objective.toString());
         settings.put("drafter", drafter.config().toString());
         settings.put("parameters", "" + drafter.parameters().parameterCount());
         settings.put("precision", precision.toString());
+        settings.put("devices", devicesString(onDevices));
         TrainingRun run = new TrainingRun(runName, settings);
         Map<String, String> runSettings = runSettings(drafter, data);
         BlockSampler sampler = BlockSampler.forDrafter(drafter.config(), config.blocksPerSequence(), opt.seqLen(), padId);
@@ -91,7 +112,7 @@ public final class DrafterTrainer {
         LrSchedule schedule = opt.schedule();
         try (dev.blockdraft.io.OutputFolder.Lock lock = outDir == null ? null
                         : dev.blockdraft.io.OutputFolder.Lock.acquire(outDir, "--out");
-                DrafterStep stepper = new DrafterStep(drafter, objective, opt, precision, halfPrecisionTarget)) {
+                DrafterStep stepper = new DrafterStep(drafter, objective, opt, precision, halfPrecisionTarget, onDevices)) {
             if (outDir != null) {
                 dev.blockdraft.io.AtomicFiles.recover(outDir);
             }
@@ -152,6 +173,15 @@ public final class DrafterTrainer {
                 "target_embedding_sha256", dev.blockdraft.lm.TargetFingerprint.of(drafter.target()).embeddingSha256()));
     }
 
+    /** The device list as the CLI takes it: {@code cpu,cpu}, {@code gpu:0,gpu:1}. */
+    public static String devicesString(List<Device> devices) {
+        StringBuilder b = new StringBuilder();
+        for (Device d : devices) {
+            b.append(b.length() > 0 ? "," : "").append(d.isGpu() ? "gpu:" + d.getDeviceId() : d.getDeviceType());
+        }
+        return b.toString();
+    }
+
     /** Whether {@code outDir} holds a finished run of exactly these settings and steps (so its drafter can be reused). */
     public boolean finishedIn(Path outDir, Drafter drafter, RegeneratedData data) {
         TrainerState state = TrainerState.read(outDir);
@@ -165,6 +195,7 @@ public final class DrafterTrainer {
             return 0;
         }
         int step = state.restore(outDir, drafter.parameters(), stepper.optimizer(), run);
+        stepper.replicateWeights(); // the other devices' replicas start from the restored masters
         if (stepper.lossScaler() != null) {
             stepper.lossScaler().restore(state.lossScaler());
         }

@@ -26,11 +26,24 @@ final class GradientStep {
      */
     static Outcome apply(StateDict master, StateDict working, AdamW optimizer, LossScaler scaler, int divisor,
             double lr, double clipNorm, NDManager scope) {
-        double lossScale = scaler == null ? 1 : scaler.scale();
         Map<String, NDArray> grads = AdamW.gradients(working, scope);
         if (working != master) {
             grads.replaceAll((name, g) -> g.getDataType() == DataType.FLOAT32 ? g : g.toType(DataType.FLOAT32, false));
         }
+        Outcome out = applyGradients(master, grads, optimizer, scaler, divisor, lr, clipNorm);
+        if (working == master) {
+            AdamW.zeroGradients(master); // backward accumulates into .grad: clear it for the next step
+        }
+        return out;
+    }
+
+    /**
+     * {@link #apply} on gradients already read (and, for a data-parallel step, summed over the
+     * devices): fp32, on the masters' device, in the masters' order; nothing is cleared.
+     */
+    static Outcome applyGradients(StateDict master, Map<String, NDArray> grads, AdamW optimizer, LossScaler scaler,
+            int divisor, double lr, double clipNorm) {
+        double lossScale = scaler == null ? 1 : scaler.scale();
         double gradNorm = optimizer.norm(grads.values()) / (divisor * lossScale);
         boolean finite = Double.isFinite(gradNorm);
         if (scaler != null) {
@@ -39,9 +52,6 @@ final class GradientStep {
         if (finite) {
             double clip = clipNorm > 0 && gradNorm > clipNorm ? clipNorm / gradNorm : 1.0;
             optimizer.step(master, grads, lr, clip / (divisor * lossScale));
-        }
-        if (working == master) {
-            AdamW.zeroGradients(master); // backward accumulates into .grad: clear it for the next step
         }
         return new Outcome(gradNorm, !finite);
     }

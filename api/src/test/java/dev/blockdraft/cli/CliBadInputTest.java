@@ -166,6 +166,26 @@ class CliBadInputTest {
         return Stream.concat(Stream.of(a), Stream.of(b)).toArray(String[]::new);
     }
 
+    @Test
+    void trainDrafterNamesABadDeviceListAndWhatIsValid() throws IOException {
+        Map<String, byte[]> before = snapshot(dir);
+        String target = dir.resolve("no-such-target").toString(), out = dir.resolve("d").toString();
+        Result r = run("train-drafter", "--target", target, "--out", out, "--devices", "cpu,gpu:x", "--grad-accum", "2");
+        assertBadInput(r, "--devices cpu,gpu:x", "'gpu:x' is not a device", "cpu, gpu or gpu:N", "gpu:0,gpu:1");
+        r = run("train-drafter", "--target", target, "--out", out, "--devices", "cpu,", "--grad-accum", "2");
+        assertBadInput(r, "--devices cpu,", "'' is not a device");
+        // the global batch is --batch × --grad-accum micro-batches, shared out evenly
+        r = run("train-drafter", "--target", target, "--out", out, "--devices", "cpu,cpu", "--grad-accum", "3");
+        assertBadInput(r, "--devices cpu,cpu", "--grad-accum 3", "multiple of 2");
+        r = run("train-drafter", "--target", target, "--out", out, "--devices", "cpu,cpu");
+        assertBadInput(r, "--devices cpu,cpu", "--grad-accum 1", "multiple of 2");
+        if (ai.djl.engine.Engine.getInstance().getGpuCount() < 2) {
+            r = run("train-drafter", "--target", target, "--out", out, "--devices", "gpu:0,gpu:1", "--grad-accum", "2");
+            assertBadInput(r, "--devices gpu:0,gpu:1", "GPU(s)");
+        }
+        assertSame(before, snapshot(dir));
+    }
+
     private static Result run(String... args) {
         StringWriter out = new StringWriter();
         StringWriter err = new StringWriter();

@@ -92,6 +92,26 @@ class KillResumeTest {
         }
     }
 
+    /**
+     * {@code --devices cpu,cpu}: two replicas over each step's two micro-batches are the one-device run
+     * with {@code --grad-accum 2}, byte for byte (one micro-batch per replica adds the gradients in the
+     * one-device order), and the device list is in the run's provenance.
+     */
+    @Test
+    void trainDrafterOnTwoCpuReplicasIsTheOneDeviceRun() throws Exception {
+        Path target = tinyTarget();
+        Path data = regeneratedData(target);
+        String[] common = {"train-drafter", "--target", target.toString(), "--data-dir", data.toString(), "--steps", "6",
+            "--batch", "2", "--grad-accum", "2", "--blocks-per-sequence", "2", "--block-size", "4", "--objective", "paper"};
+        Path one = dir.resolve("one"), two = dir.resolve("two");
+        assertEquals(0, run(common, "--out", one.toString()), "one device");
+        assertEquals(0, run(common, "--out", two.toString(), "--devices", "cpu,cpu"), "two CPU replicas");
+        assertArrayEquals(Files.readAllBytes(one.resolve("model.safetensors")),
+                Files.readAllBytes(two.resolve("model.safetensors")), "the one-device weights, byte for byte");
+        String provenance = Files.readString(two.resolve(dev.blockdraft.io.Provenance.FILE));
+        assertTrue(provenance.matches("(?s).*\"devices\"\\s*:\\s*\"cpu,cpu\".*"), provenance);
+    }
+
     /** The step of the checkpoint in {@code out}, 0 while there is none (or it is being replaced). */
     private static int savedStep(Path out) {
         try {
