@@ -179,7 +179,7 @@ final class TrainDrafterCommand implements Callable<Integer> {
             Map<String, String> settings = new LinkedHashMap<>(tc.asMap());
             settings.put("objective", objective.toString());
             settings.put("precision", training.precision.toString());
-            settings.put("devices", DrafterTrainer.devicesString(replicas));
+            settings.put("devices", Devices.format(replicas));
             settings.put("drafter", dc.toJson().replaceAll("\\s+", ""));
             Provenance provenance = Provenance.capture("drafter", target.model().backend(), seed, settings,
                     Map.of(), Map.of("target", targetDir.toAbsolutePath().toString(), "regenerated",

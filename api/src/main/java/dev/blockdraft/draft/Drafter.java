@@ -468,9 +468,10 @@ public final class Drafter implements AutoCloseable {
         int remaining = b - 1;
         int steps = config.denoisingSteps();
         FusedOps whole = wholeBlockKernel();
-        NDArray positions = scope.arange(p, p + b).toType(DataType.INT64, false).reshape(1, b);
-        Ops.Rotary rotary = rotary(positions);
-        NDArray mask = scope.zeros(new Shape(1, 1, b, p + b)); // everything before the anchor, and the block
+        // the layer-by-layer path's rotary factors and mask, made once for every step (the fused block needs neither)
+        Ops.Rotary rotary = whole != null ? null
+                : rotary(scope.arange(p, p + b).toType(DataType.INT64, false).reshape(1, b));
+        NDArray mask = whole != null ? null : scope.zeros(new Shape(1, 1, b, p + b)); // all before the anchor, and the block
         for (int step = 0; step < steps && remaining > 0; step++) {
             long[] ids = new long[b];
             for (int i = 0; i < b; i++) {

@@ -61,4 +61,13 @@ public final class Devices {
         }
         return List.copyOf(out);
     }
+
+    /** The list as {@link #parseList} reads it: {@code cpu,cpu}, {@code gpu:0,gpu:1}. */
+    public static String format(List<Device> devices) {
+        StringBuilder b = new StringBuilder();
+        for (Device d : devices) {
+            b.append(b.length() > 0 ? "," : "").append(d.isGpu() ? "gpu:" + d.getDeviceId() : d.getDeviceType());
+        }
+        return b.toString();
+    }
 }

@@ -114,33 +114,20 @@ public final class FusedOps {
      */
     public NDArray decoderLayer(NDArray x, NDArray[] weights, Ops.Rotary rotary, int heads, int kvHeads, int headDim,
             double eps) {
-        NDManager scope = x.getManager();
-        NDArray none = scope.zeros(new Shape(0), x.getDataType());
+        NDArray none = empty(x.getDataType());
         IValue[] in = new IValue[weights.length + 7];
-        try {
-            in[0] = IValue.from((PtNDArray) x);
-            for (int i = 0; i < weights.length; i++) {
-                in[i + 1] = IValue.from((PtNDArray) (weights[i] == null ? none : weights[i]));
-            }
-            int k = weights.length + 1;
-            in[k] = IValue.from((PtNDArray) rotary.cos());
-            in[k + 1] = IValue.from((PtNDArray) rotary.signedSin());
-            in[k + 2] = IValue.from((long) heads);
-            in[k + 3] = IValue.from((long) kvHeads);
-            in[k + 4] = IValue.from((long) headDim);
-            in[k + 5] = IValue.from(eps);
-            plainExecutor();
-            try (IValue out = IValueUtils.runMethod(module, "decoder_layer", in)) {
-                return out.toTensor((PtNDManager) scope);
-            }
-        } finally {
-            for (IValue v : in) {
-                if (v != null) {
-                    v.close();
-                }
-            }
-            none.close();
+        in[0] = IValue.from((PtNDArray) x);
+        for (int i = 0; i < weights.length; i++) {
+            in[i + 1] = IValue.from((PtNDArray) (weights[i] == null ? none : weights[i]));
         }
+        int k = weights.length + 1;
+        in[k] = IValue.from((PtNDArray) rotary.cos());
+        in[k + 1] = IValue.from((PtNDArray) rotary.signedSin());
+        in[k + 2] = IValue.from((long) heads);
+        in[k + 3] = IValue.from((long) kvHeads);
+        in[k + 4] = IValue.from((long) headDim);
+        in[k + 5] = IValue.from(eps);
+        return call("decoder_layer", in, (PtNDManager) x.getManager())[0];
     }
 
     /**
@@ -280,24 +267,13 @@ public final class FusedOps {
             IValue[] in = {list(params), list(grads), list(firstMoments), list(secondMoments), IValue.from(lr),
                 IValue.from(beta1), IValue.from(beta2), IValue.from(weightDecay), IValue.from(eps),
                 IValue.from((PtNDArray) stepAndScale)};
-            try {
-                plainExecutor();
-                IValueUtils.runMethod(module, "adamw", in).close();
-            } finally {
-                for (IValue v : in) {
-                    v.close();
-                }
-            }
+            call("adamw", in, null);
         }
     }
 
     /** ‖(all entries of all arrays)‖₂ as a 0-d fp32 array in the first array's manager (no host sync). */
     public NDArray globalNorm(List<NDArray> arrays) {
-        PtNDManager manager = (PtNDManager) arrays.get(0).getManager();
-        plainExecutor();
-        try (IValue in = list(arrays); IValue out = IValueUtils.runMethod(module, "global_norm", in)) {
-            return out.toTensor(manager);
-        }
+        return call("global_norm", new IValue[] {list(arrays)}, (PtNDManager) arrays.get(0).getManager())[0];
     }
 
     private static IValue list(List<NDArray> arrays) {

@@ -3,7 +3,6 @@ package dev.blockdraft.train;
 import ai.djl.Device;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
-import ai.djl.ndarray.types.DataType;
 import dev.blockdraft.draft.BlockBatch;
 import dev.blockdraft.draft.Drafter;
 import dev.blockdraft.lm.LlamaModel;
@@ -167,11 +166,8 @@ final class DataParallel implements AutoCloseable {
             }
             List<BatchTotals> parts = onEveryReplica(r -> passes.get(r).totals(models.get(r), share.apply(r), scopes.get(r),
                     features.get(r), DrafterStep.PhaseMarks.NONE));
-            BatchTotals sumOfParts = BatchTotals.NONE;
-            for (BatchTotals t : parts) { // replica order: the same sum whatever the threads' timing
-                sumOfParts = sumOfParts.plus(t);
-            }
-            BatchTotals totals = sumOfParts;
+            // in replica order (a sequential reduce): the same sum whatever the threads' timing
+            BatchTotals totals = parts.stream().reduce(BatchTotals.NONE, BatchTotals::plus);
             objective.advance(totals); // once per step, before any replica reads the state
             marks.mark("totals on every replica, advance");
             List<MicroBatchPass.Partial> partials = onEveryReplica(r -> passes.get(r).backward(models.get(r),
@@ -183,11 +179,11 @@ final class DataParallel implements AutoCloseable {
                 loss += p.lossSum();
                 p.terms().forEach((k, v) -> terms.merge(k, v, Double::sum));
             }
-            Map<String, NDArray> sum = fp32(AdamW.gradients(model.parameters(), scope));
+            Map<String, NDArray> sum = GradientStep.fp32Gradients(model.parameters(), scope);
             Device home = devices.get(0);
             for (int r = 1; r < n; r++) {
-                Map<String, NDArray> theirs = AdamW.gradients(models.get(r).parameters(), scopes.get(r));
-                sum.replaceAll((name, g) -> g.add(fp32(onDevice(theirs.get(name), home))));
+                Map<String, NDArray> theirs = GradientStep.fp32Gradients(models.get(r).parameters(), scopes.get(r));
+                sum.replaceAll((name, g) -> g.add(onDevice(theirs.get(name), home)));
             }
             marks.mark("gradients summed on " + home);
             return new Summed(loss, terms, sum);
@@ -247,16 +243,6 @@ final class DataParallel implements AutoCloseable {
             throw failed;
         }
         return out;
-    }
-
-    /** {@code g} as fp32 (fp16 working copies' gradients are widened before they are added). */
-    private static NDArray fp32(NDArray g) {
-        return g.getDataType() == DataType.FLOAT32 ? g : g.toType(DataType.FLOAT32, false);
-    }
-
-    private static Map<String, NDArray> fp32(Map<String, NDArray> grads) {
-        grads.replaceAll((name, g) -> fp32(g));
-        return grads;
     }
 
     /** {@code a} on {@code device}: itself when already there (read only), else a copy. */

@@ -9,6 +9,7 @@ import dev.blockdraft.draft.Drafter;
 import dev.blockdraft.draft.DrafterCheckpoint;
 import dev.blockdraft.io.BadInputException;
 import dev.blockdraft.io.Provenance;
+import dev.blockdraft.lm.Devices;
 import dev.blockdraft.train.objective.Objective;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -98,7 +99,7 @@ public final class DrafterTrainer {
         settings.put("drafter", drafter.config().toString());
         settings.put("parameters", "" + drafter.parameters().parameterCount());
         settings.put("precision", precision.toString());
-        settings.put("devices", devicesString(onDevices));
+        settings.put("devices", Devices.format(onDevices));
         TrainingRun run = new TrainingRun(runName, settings);
         Map<String, String> runSettings = runSettings(drafter, data);
         BlockSampler sampler = BlockSampler.forDrafter(drafter.config(), config.blocksPerSequence(), opt.seqLen(), padId);
@@ -171,15 +172,6 @@ public final class DrafterTrainer {
                 "blocks_per_sequence", "" + config.blocksPerSequence(),
                 "train_sequences", "" + data.train().size(),
                 "target_embedding_sha256", dev.blockdraft.lm.TargetFingerprint.of(drafter.target()).embeddingSha256()));
-    }
-
-    /** The device list as the CLI takes it: {@code cpu,cpu}, {@code gpu:0,gpu:1}. */
-    public static String devicesString(List<Device> devices) {
-        StringBuilder b = new StringBuilder();
-        for (Device d : devices) {
-            b.append(b.length() > 0 ? "," : "").append(d.isGpu() ? "gpu:" + d.getDeviceId() : d.getDeviceType());
-        }
-        return b.toString();
     }
 
     /** Whether {@code outDir} holds a finished run of exactly these settings and steps (so its drafter can be reused). */

@@ -26,15 +26,19 @@ final class GradientStep {
      */
     static Outcome apply(StateDict master, StateDict working, AdamW optimizer, LossScaler scaler, int divisor,
             double lr, double clipNorm, NDManager scope) {
-        Map<String, NDArray> grads = AdamW.gradients(working, scope);
-        if (working != master) {
-            grads.replaceAll((name, g) -> g.getDataType() == DataType.FLOAT32 ? g : g.toType(DataType.FLOAT32, false));
-        }
+        Map<String, NDArray> grads = fp32Gradients(working, scope);
         Outcome out = applyGradients(master, grads, optimizer, scaler, divisor, lr, clipNorm);
         if (working == master) {
             AdamW.zeroGradients(master); // backward accumulates into .grad: clear it for the next step
         }
         return out;
+    }
+
+    /** The gradients of {@code params} in fp32 (fp16 working copies' widened), owned by {@code scope}. */
+    static Map<String, NDArray> fp32Gradients(StateDict params, NDManager scope) {
+        Map<String, NDArray> grads = AdamW.gradients(params, scope);
+        grads.replaceAll((name, g) -> g.getDataType() == DataType.FLOAT32 ? g : g.toType(DataType.FLOAT32, false));
+        return grads;
     }
 
     /**

@@ -52,7 +52,6 @@ class DataParallelStepTest {
     /** PooledStepTest's tiny target, drafter and micro-batches: sequences with 1 to 4 blocks, one cut short. */
     static final class Fixture {
         static final int BLOCK = 4;
-        static final int[] BLOCKS = {4, 1, 3, 4, 2, 1, 1, 3};
         final RegeneratedData data = TrainingResumeTest.syntheticData();
         final BlockSampler sampler = new BlockSampler(BLOCK, 4, 64, 29, 28);
         final DrafterConfig dc = DrafterConfig.forTarget(TrainingResumeTest.TARGET, "t", BLOCK, 29, Device.cpu());
@@ -63,18 +62,7 @@ class DataParallelStepTest {
             List<BlockBatch> out = new ArrayList<>();
             for (int s : split) {
                 List<RegeneratedData.Sequence> seqs = data.train().subList(from, from + s);
-                List<int[]> anchors = new ArrayList<>();
-                for (int i = 0; i < s; i++) {
-                    RegeneratedData.Sequence q = seqs.get(i);
-                    int first = q.responseStart(), last = q.ids().length - 2;
-                    int n = BLOCKS[(from + i + shift) % BLOCKS.length];
-                    int[] a = new int[n];
-                    for (int j = 0; j < n; j++) {
-                        a[j] = last - j * (last - first) / n;
-                    }
-                    anchors.add(a);
-                }
-                out.add(sampler.at(seqs, anchors));
+                out.add(sampler.at(seqs, PooledStepTest.anchors(seqs, from, shift)));
                 from += s;
             }
             return out;
@@ -101,7 +89,7 @@ class DataParallelStepTest {
                 assertTrue(d[1] <= WEIGHT_TOLERANCE, spec + ": weights differ by " + d[1] + " lr");
                 // the comparison has teeth: the mean of the replicas' own losses (averaging) is not the step's loss
                 double averaged = (loss(t, Objectives.parse(spec), 0) + loss(t, Objectives.parse(spec), 4)) / 2;
-                assertTrue(relative(one.first().loss(), averaged) > 1e-3, spec + ": averaging " + averaged
+                assertTrue(PooledStepTest.relative(one.first().loss(), averaged) > 1e-3, spec + ": averaging " + averaged
                         + " vs pooled " + one.first().loss() + ", the halves' normalisers do not differ");
             }
         }
@@ -248,24 +236,24 @@ class DataParallelStepTest {
      * every weight after the steps, in units of lr}.
      */
     static double[] discrepancy(Run want, Run got) {
-        double d = relative(want.first().loss(), got.first().loss());
+        double d = PooledStepTest.relative(want.first().loss(), got.first().loss());
         assertEquals(want.first().terms().keySet(), got.first().terms().keySet());
         for (Map.Entry<String, Double> e : want.first().terms().entrySet()) {
-            d = Math.max(d, relative(e.getValue(), got.first().terms().get(e.getKey())));
+            d = Math.max(d, PooledStepTest.relative(e.getValue(), got.first().terms().get(e.getKey())));
         }
         for (int s = 0; s < want.steps().size(); s++) {
             DrafterStep.Result w = want.steps().get(s), g = got.steps().get(s);
-            d = Math.max(d, relative(w.loss(), g.loss()));
-            d = Math.max(d, relative(w.gradNorm(), g.gradNorm()));
+            d = Math.max(d, PooledStepTest.relative(w.loss(), g.loss()));
+            d = Math.max(d, PooledStepTest.relative(w.gradNorm(), g.gradNorm()));
             assertEquals(w.skipped(), g.skipped());
             assertEquals(w.terms().keySet(), g.terms().keySet());
             for (Map.Entry<String, Double> e : w.terms().entrySet()) {
-                d = Math.max(d, relative(e.getValue(), g.terms().get(e.getKey())));
+                d = Math.max(d, PooledStepTest.relative(e.getValue(), g.terms().get(e.getKey())));
             }
-            d = Math.max(d, stateDifference(want.states().get(s), got.states().get(s)));
+            d = Math.max(d, PooledStepTest.stateDifference(want.states().get(s), got.states().get(s)));
         }
         d = Math.max(d, gradientDifference(want, got, 1));
-        d = Math.max(d, stateDifference(want.stateAfterFirst(), got.stateAfterFirst()));
+        d = Math.max(d, PooledStepTest.stateDifference(want.stateAfterFirst(), got.stateAfterFirst()));
         assertEquals(want.weights().keySet(), got.weights().keySet());
         double dw = 0;
         for (Map.Entry<String, float[]> e : want.weights().entrySet()) {
@@ -295,20 +283,5 @@ class DataParallelStepTest {
             }
         }
         return d;
-    }
-
-    private static double stateDifference(Map<String, double[]> want, Map<String, double[]> got) {
-        assertEquals(want.keySet(), got.keySet(), "state keys");
-        double d = 0;
-        for (Map.Entry<String, double[]> e : want.entrySet()) {
-            for (int j = 0; j < e.getValue().length; j++) {
-                d = Math.max(d, Math.abs(e.getValue()[j] - got.get(e.getKey())[j]));
-            }
-        }
-        return d;
-    }
-
-    private static double relative(double want, double got) {
-        return Math.abs(want - got) / Math.max(1e-3, Math.abs(want));
     }
 }

@@ -107,15 +107,18 @@ class PooledStepTest {
     }
 
     /** Blocks per sequence, unequal between halves and quarters of the batch. */
-    private static final int[] BLOCKS = {4, 1, 3, 4, 2, 1, 1, 3};
+    static final int[] BLOCKS = {4, 1, 3, 4, 2, 1, 1, 3};
 
-    /** Block anchors: sequence i gets BLOCKS[i + shift] blocks, the first at the sequence's last anchor (a single valid slot). */
-    private List<int[]> anchors(List<RegeneratedData.Sequence> seqs, int shift) {
+    /**
+     * Block anchors: sequence i (the {@code index}-th of the data plus i) gets BLOCKS[index + i + shift] blocks,
+     * the first at the sequence's last anchor (a single valid slot).
+     */
+    static List<int[]> anchors(List<RegeneratedData.Sequence> seqs, int index, int shift) {
         List<int[]> out = new ArrayList<>();
         for (int i = 0; i < seqs.size(); i++) {
             RegeneratedData.Sequence s = seqs.get(i);
             int first = s.responseStart(), last = s.ids().length - 2;
-            int n = BLOCKS[(i + shift) % BLOCKS.length];
+            int n = BLOCKS[(index + i + shift) % BLOCKS.length];
             int[] a = new int[n];
             for (int j = 0; j < n; j++) {
                 a[j] = last - j * (last - first) / n;
@@ -128,7 +131,7 @@ class PooledStepTest {
     /** The first 8 sequences, blocks at {@link #anchors}, cut into micro-batches of {@code split} sequences, in order. */
     private List<BlockBatch> microBatches(int[] split, int shift) {
         List<RegeneratedData.Sequence> seqs = data.train().subList(0, 8);
-        List<int[]> anchors = anchors(seqs, shift);
+        List<int[]> anchors = anchors(seqs, 0, shift);
         List<BlockBatch> out = new ArrayList<>();
         int from = 0;
         for (int s : split) {
@@ -178,7 +181,7 @@ class PooledStepTest {
         return Math.max(d, stateDifference(want.stateAfterSecond(), got.stateAfterSecond()));
     }
 
-    private static double stateDifference(Map<String, double[]> want, Map<String, double[]> got) {
+    static double stateDifference(Map<String, double[]> want, Map<String, double[]> got) {
         assertEquals(want.keySet(), got.keySet(), "state keys");
         double d = 0;
         for (Map.Entry<String, double[]> e : want.entrySet()) {
@@ -189,7 +192,7 @@ class PooledStepTest {
         return d;
     }
 
-    private static double relative(double want, double got) {
+    static double relative(double want, double got) {
         return Math.abs(want - got) / Math.max(1e-3, Math.abs(want));
     }
 
