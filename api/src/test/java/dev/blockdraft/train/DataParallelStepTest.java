@@ -252,7 +252,7 @@ class DataParallelStepTest {
             }
             d = Math.max(d, PooledStepTest.stateDifference(want.states().get(s), got.states().get(s)));
         }
-        d = Math.max(d, gradientDifference(want, got, 1));
+        d = Math.max(d, PooledStepTest.gradientDifference(want.first(), got.first()));
         d = Math.max(d, PooledStepTest.stateDifference(want.stateAfterFirst(), got.stateAfterFirst()));
         assertEquals(want.weights().keySet(), got.weights().keySet());
         double dw = 0;
@@ -263,25 +263,5 @@ class DataParallelStepTest {
             }
         }
         return new double[] {d, dw};
-    }
-
-    /** Largest gradient element difference relative to the largest reference element, {@code got}'s gradients times {@code factor}. */
-    private static double gradientDifference(Run want, Run got, double factor) {
-        double scale = 0;
-        for (float[] g : want.first().byParameter().values()) {
-            for (float x : g) {
-                scale = Math.max(scale, Math.abs(x));
-            }
-        }
-        assertTrue(scale > 1e-3, "reference gradient is ~0, the comparison would be vacuous");
-        assertEquals(want.first().byParameter().keySet(), got.first().byParameter().keySet());
-        double d = 0;
-        for (Map.Entry<String, float[]> e : want.first().byParameter().entrySet()) {
-            float[] w = e.getValue(), g = got.first().byParameter().get(e.getKey());
-            for (int i = 0; i < w.length; i++) {
-                d = Math.max(d, Math.abs(w[i] - factor * g[i]) / scale);
-            }
-        }
-        return d;
     }
 }

@@ -163,22 +163,29 @@ class PooledStepTest {
         for (Map.Entry<String, Double> e : want.second().terms().entrySet()) {
             d = Math.max(d, relative(e.getValue(), got.second().terms().get(e.getKey())));
         }
+        d = Math.max(d, gradientDifference(want.first(), got.first()));
+        d = Math.max(d, stateDifference(want.stateAfterFirst(), got.stateAfterFirst()));
+        return Math.max(d, stateDifference(want.stateAfterSecond(), got.stateAfterSecond()));
+    }
+
+    /** Largest gradient element difference, relative to the largest reference element. */
+    static double gradientDifference(DrafterStep.Gradients want, DrafterStep.Gradients got) {
         double scale = 0;
-        for (float[] g : want.first().byParameter().values()) {
+        for (float[] g : want.byParameter().values()) {
             for (float x : g) {
                 scale = Math.max(scale, Math.abs(x));
             }
         }
         assertTrue(scale > 1e-3, "reference gradient is ~0, the comparison would be vacuous");
-        assertEquals(want.first().byParameter().keySet(), got.first().byParameter().keySet());
-        for (Map.Entry<String, float[]> e : want.first().byParameter().entrySet()) {
-            float[] w = e.getValue(), g = got.first().byParameter().get(e.getKey());
+        assertEquals(want.byParameter().keySet(), got.byParameter().keySet());
+        double d = 0;
+        for (Map.Entry<String, float[]> e : want.byParameter().entrySet()) {
+            float[] w = e.getValue(), g = got.byParameter().get(e.getKey());
             for (int i = 0; i < w.length; i++) {
                 d = Math.max(d, Math.abs(w[i] - g[i]) / scale);
             }
         }
-        d = Math.max(d, stateDifference(want.stateAfterFirst(), got.stateAfterFirst()));
-        return Math.max(d, stateDifference(want.stateAfterSecond(), got.stateAfterSecond()));
+        return d;
     }
 
     static double stateDifference(Map<String, double[]> want, Map<String, double[]> got) {
