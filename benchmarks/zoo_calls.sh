@@ -63,16 +63,20 @@ CHOICE=$(cat runs/zoo/backend.choice 2>/dev/null || echo eager)
 case ${CALL:-1} in
   1|2) BD="$BDC" DATA=$BLOCKDRAFT_DATA GRID=$GRID PHASE=cells DEADLINE=$(( $(left) - 12 )) bash benchmarks/zoo_grid.sh > $OUT/r/cells-$CALL.txt 2>&1 ;;
   3) BD="$BDC" DATA=$BLOCKDRAFT_DATA GRID=$GRID PHASE=finish DEADLINE=$(( $(left) - 12 - ${DECODE_SHARE:-0} )) FINISH_RESERVE=${FINISH_RESERVE:-100} bash benchmarks/zoo_grid.sh > $OUT/r/finish.txt 2>&1
-     # DECODE_SHARE seconds kept for: every cell's best drafter through bench decode with the whole step as one call,
-     # then each layer as one call and eager for the first; then interleaved rounds against transformers
+     # DECODE_SHARE seconds kept for: every cell's best drafter through bench decode with the whole step as one call
+     # (and, with PREV_MODULE=FILE, through that earlier fused-ops module: an A/B of the module), then each layer as
+     # one call and eager for the first; then interleaved rounds against transformers
      if (( ${DECODE_SHARE:-0} > 0 )); then
        for cell in $G/*/drafter/best; do
-         for mode in whole layers eager; do
+         for mode in whole prev layers eager; do
            case $mode in
-             whole) B2="$BDC" ;; layers) B2="${BDC/dev.blockdraft.cli.Main/-Dblockdraft.fusedOps.skip=frozen_forward,drafter_block dev.blockdraft.cli.Main}" ;;
+             whole) B2="$BDC" ;;
+             prev) [[ -f ${PREV_MODULE:-/nonexistent} ]] || continue
+                   B2="${BDC/dev.blockdraft.cli.Main/-Dblockdraft.fusedOpsModule=$PREV_MODULE dev.blockdraft.cli.Main}" ;;
+             layers) B2="${BDC/dev.blockdraft.cli.Main/-Dblockdraft.fusedOps.skip=frozen_forward,drafter_block dev.blockdraft.cli.Main}" ;;
              eager) B2="${BDC/dev.blockdraft.cli.Main/-Dblockdraft.fusedOps=off dev.blockdraft.cli.Main}" ;;
            esac
-           [[ $mode != whole && $cell != $(ls -d $G/*/drafter/best | head -1) ]] && continue
+           [[ $mode != whole && $mode != prev && $cell != $(ls -d $G/*/drafter/best | head -1) ]] && continue
            (( $(left) > 60 )) || break
            name=$(basename $(dirname $(dirname $cell)))
            timeout 100 $B2 bench decode --device gpu --target ${TARGETS%% *} --drafter $cell --prompts 6 --max-new-tokens 128 \

@@ -6,13 +6,13 @@ explicit positions and a mask; no cache) must give decoder_layer's full-sequence
 drafter_block and drafter_context with drafter_block must give drafter_layer's with an all-visible mask, for Llama, Qwen2 (biases) and Qwen3
 (q/k norms) shapes with grouped kv heads. Run it after editing the generator, beside regenerating the
 module (DEVELOPERS.md):  python3 tools/check_fused_ops.py
-With a torch older than 2.0 (no scaled_dot_product_attention, no fused AdamW) it substitutes a plain
-attention and leaves AdamW out, so the maths can be checked on a machine without a recent torch.
+With a torch older than 2.4 (no rms_norm; before 2.0 no scaled_dot_product_attention, no fused AdamW) it
+substitutes the plain formulas and leaves AdamW out, so the maths can be checked on a machine without a recent torch.
 """
 import math
 import os
 import sys
-from typing import Optional
+from typing import List, Optional
 
 import torch
 import torch.nn.functional as F
@@ -37,6 +37,16 @@ if not hasattr(F, "scaled_dot_product_attention"):
 
     F.scaled_dot_product_attention = plain_attention
     del make_fused_ops.FusedOps.adamw
+
+if not hasattr(F, "rms_norm"):  # torch < 2.4: the formula F.rms_norm computes
+    def rms_norm(x: torch.Tensor, normalized_shape: List[int], weight: Optional[torch.Tensor] = None,
+                 eps: Optional[float] = None) -> torch.Tensor:
+        h = x.to(torch.float32)
+        h = h * torch.rsqrt(h.pow(2).mean(-1, keepdim=True) + (eps if eps is not None else 1e-6))
+        h = h.to(x.dtype)
+        return h if weight is None else h * weight
+
+    F.rms_norm = rms_norm
 
 ops = torch.jit.script(make_fused_ops.FusedOps())
 torch.manual_seed(0)
@@ -145,4 +155,26 @@ ops.drafter_context(features[:, :4], fc, hidden_norm, weights, keys, values, 0, 
 ops.drafter_context(features[:, 4:], fc, hidden_norm, weights, keys, values, 4, cos, sin, kv, d, eps)
 got = ops.drafter_block(ids, embed, weights, keys, values, p, cos, sin, final, head, heads, kv, d, eps)
 close("drafter_block", want, got)
+# a cache with no room beyond the context (the block concatenated, not written in place) gives the same
+tight_keys = [k[:, :, :p].clone() for k in keys]
+tight_values = [v[:, :, :p].clone() for v in values]
+got = ops.drafter_block(ids, embed, weights, tight_keys, tight_values, p, cos, sin, final, head, heads, kv, d, eps)
+close("drafter_block without room", want, got)
+
+
+def drafter_reference(features, ids, p):  # drafter_layer over the first p context states, block at p
+    ctx = ops.rms_norm(features[:, :p] @ fc.t(), hidden_norm, torch.tensor(eps))
+    x = F.embedding(ids, embed)
+    for layer in range(layers):
+        w = weights[11 * layer:11 * layer + 11]
+        x = ops.drafter_layer(x, ctx, *w, cos[p:p + block], sin[p:p + block], cos[:p], sin[:p],
+                              torch.zeros(1, 1, block, p + block), dims, e)
+    return ops.rms_norm(x[0, 1:], final, torch.tensor(eps)) @ head.t()
+
+
+# the block written in place at p.. is overwritten by the next verified tokens' context: 3 more, then a block
+more = torch.cat((features, torch.randn(1, 3, 2 * hidden)), 1)
+ops.drafter_context(more[:, p:], fc, hidden_norm, weights, keys, values, p, cos, sin, kv, d, eps)
+got = ops.drafter_block(ids, embed, weights, keys, values, p + 3, cos, sin, final, head, heads, kv, d, eps)
+close("drafter_block after a block and more context", drafter_reference(more, ids, p + 3), got)
 print(f"fused ops whole-model methods match their per-layer ones (worst |difference| {worst:.2g}, torch {torch.__version__})")

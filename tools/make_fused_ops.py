@@ -140,12 +140,13 @@ class FusedOps(torch.nn.Module):
         b, t = ids.size(0), ids.size(1)
         s = offset + t
         x = F.embedding(ids, embed)
+        # rotary factors laid out for q and k before their transpose: (B, T, 1, D) or (T, 1, D)
         if positions.numel() > 0:
-            cos = F.embedding(positions, cos_table)  # (B, 1, T, D)
-            sin = F.embedding(positions, signed_sin_table)
+            cos = F.embedding(positions, cos_table).transpose(1, 2)
+            sin = F.embedding(positions, signed_sin_table).transpose(1, 2)
         else:
-            cos = cos_table[offset:s]  # (T, D), broadcast over (B, H, T, D)
-            sin = signed_sin_table[offset:s]
+            cos = cos_table[offset:s].unsqueeze(1)
+            sin = signed_sin_table[offset:s].unsqueeze(1)
         attn_mask: Optional[Tensor] = None
         causal = False
         if mask.numel() > 0:
@@ -174,8 +175,9 @@ class FusedOps(torch.nn.Module):
             if w[8].numel() > 0:
                 q = self.norm(q, w[8], eps)
                 k = self.norm(k, w[9], eps)
-            q = self.rotate(q.transpose(1, 2), cos, sin)
-            k = self.rotate(k.transpose(1, 2), cos, sin)
+            qk = self.rotate(torch.cat((q, k), 2), cos, sin)  # one rotation for both
+            q = qk[:, :, :heads].transpose(1, 2)
+            k = qk[:, :, heads:].transpose(1, 2)
             v = v.view(b, t, kv_heads, head_dim).transpose(1, 2)
             if len(keys) > 0:
                 key_cache = keys[layer]
@@ -184,11 +186,9 @@ class FusedOps(torch.nn.Module):
                 value_cache[:, :, offset:s] = v.to(value_cache.dtype)
                 k = key_cache[:, :, :s].to(q.dtype)
                 v = value_cache[:, :, :s].to(q.dtype)
-            k, v = self.expand(q, k, v)
-            a = F.scaled_dot_product_attention(q, k, v, attn_mask=attn_mask, is_causal=causal)
-            x = x + F.linear(a.transpose(1, 2).reshape(b, t, heads * head_dim), w[4])
+            x = self.linear_add(x, self.attend(q, k, v, attn_mask, causal), w[4])
             h = self.norm(x, w[10], eps)
-            x = x + F.linear(F.silu(F.linear(h, w[11])) * F.linear(h, w[12]), w[13])
+            x = self.linear_add(x, F.silu(F.linear(h, w[11])) * F.linear(h, w[12]), w[13])
             for i in range(len(capture)):
                 if capture[i] == layer:
                     captured[i] = x
@@ -209,12 +209,12 @@ class FusedOps(torch.nn.Module):
         # weights: 11 per layer in drafter_layer's order (only k, v and the k norm are read).
         t = features.size(1)
         context = self.norm(F.linear(features, fc), hidden_norm, eps)
-        cos = cos_table[offset:offset + t]
-        sin = signed_sin_table[offset:offset + t]
+        cos = cos_table[offset:offset + t].unsqueeze(1)  # (T, 1, D): before the transpose
+        sin = signed_sin_table[offset:offset + t].unsqueeze(1)
         for layer in range(len(weights) // 11):
             w = weights[11 * layer:11 * layer + 11]
             ck = self.norm(F.linear(context, w[2]).view(1, t, kv_heads, head_dim), w[6], eps)
-            ck = self.rotate(ck.transpose(1, 2), cos, sin)
+            ck = self.rotate(ck, cos, sin).transpose(1, 2)
             cv = F.linear(context, w[3]).view(1, t, kv_heads, head_dim).transpose(1, 2)
             keys[layer][:, :, offset:offset + t] = ck.to(keys[layer].dtype)
             values[layer][:, :, offset:offset + t] = cv.to(values[layer].dtype)
@@ -230,33 +230,70 @@ class FusedOps(torch.nn.Module):
         # norm and the target's LM head over slots 1..B-1: logits (B-1, V). weights: 11 per layer.
         p, n = length, ids.size(1)
         x = F.embedding(ids, embed)
-        cos = cos_table[p:p + n]
-        sin = signed_sin_table[p:p + n]
+        cos = cos_table[p:p + n].unsqueeze(1)  # (B, 1, D): before the transpose
+        sin = signed_sin_table[p:p + n].unsqueeze(1)
         for layer in range(len(weights) // 11):
             w = weights[11 * layer:11 * layer + 11]
             h = self.norm(x, w[0], eps)
             qh = self.norm(F.linear(h, w[1]).view(1, n, heads, head_dim), w[5], eps)
-            qh = self.rotate(qh.transpose(1, 2), cos, sin)
             kb = self.norm(F.linear(h, w[2]).view(1, n, kv_heads, head_dim), w[6], eps)
-            kb = self.rotate(kb.transpose(1, 2), cos, sin)
+            qk = self.rotate(torch.cat((qh, kb), 2), cos, sin)  # one rotation for both
+            qh = qk[:, :, :heads].transpose(1, 2)
+            kb = qk[:, :, heads:].transpose(1, 2)
             vb = F.linear(h, w[3]).view(1, n, kv_heads, head_dim).transpose(1, 2)
-            ck = keys[layer][:, :, :p].to(qh.dtype)
-            cv = values[layer][:, :, :p].to(qh.dtype)
-            k, v = self.expand(qh, torch.cat((ck, kb), 2), torch.cat((cv, vb), 2))
-            a = F.scaled_dot_product_attention(qh, k, v)
-            x = x + F.linear(a.transpose(1, 2).reshape(1, n, heads * head_dim), w[4])
+            key_cache = keys[layer]
+            value_cache = values[layer]
+            if p + n <= key_cache.size(2):
+                # the block's keys and values where the next verified tokens' context will overwrite them: no
+                # concatenation of the whole context per layer
+                key_cache[:, :, p:p + n] = kb.to(key_cache.dtype)
+                value_cache[:, :, p:p + n] = vb.to(value_cache.dtype)
+                k = key_cache[:, :, :p + n].to(qh.dtype)
+                v = value_cache[:, :, :p + n].to(qh.dtype)
+            else:
+                k = torch.cat((key_cache[:, :, :p].to(qh.dtype), kb), 2)
+                v = torch.cat((value_cache[:, :, :p].to(qh.dtype), vb), 2)
+            x = self.linear_add(x, self.attend(qh, k, v, None, False), w[4])
             h = self.norm(x, w[7], eps)
-            x = x + F.linear(F.silu(F.linear(h, w[8])) * F.linear(h, w[9]), w[10])
+            x = self.linear_add(x, F.silu(F.linear(h, w[8])) * F.linear(h, w[9]), w[10])
         return F.linear(self.norm(x[0, 1:], final_norm, eps), lm_head)
 
     def norm(self, x: Tensor, weight: Tensor, eps: float) -> Tensor:
-        h = x.to(torch.float32)
-        h = h * torch.rsqrt(h.pow(2).mean(-1, keepdim=True) + eps)
-        return weight * h.to(x.dtype)
+        # HF's formula (fp32 inside, weight times the result cast back), one fused kernel on CUDA
+        return F.rms_norm(x, [x.size(-1)], weight, eps)
 
     def rotate(self, x: Tensor, cos: Tensor, signed_sin: Tensor) -> Tensor:
         half = x.size(-1) // 2
-        return x * cos + torch.cat((x[..., half:], x[..., :half]), -1) * signed_sin
+        return torch.addcmul(x * cos, torch.cat((x[..., half:], x[..., :half]), -1), signed_sin)
+
+    def linear_add(self, x: Tensor, h: Tensor, weight: Tensor) -> Tensor:
+        # x + h W^T as one GEMM with x as its addend
+        c = x.size(-1)
+        return torch.addmm(x.reshape(-1, c), h.reshape(-1, h.size(-1)), weight.t()).view(x.shape)
+
+    def attend(self, q: Tensor, k: Tensor, v: Tensor, mask: Optional[Tensor], causal: bool) -> Tensor:
+        # q (B, H, T, D) over k/v (B, G, S, D) -> (B, T, H·D). Without a causal flag, the r = H / G query heads that share a kv
+        # head are attended as r·T rows of one head (the mask repeated per row) instead of copying the keys and
+        # values r times: the same maths, and no copy of the whole cache per layer and token
+        b, h, t, d = q.size(0), q.size(1), q.size(2), q.size(3)
+        r = h // k.size(1)
+        if r == 1 or causal:
+            k, v = self.expand(q, k, v)
+            a = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, is_causal=causal)
+            return a.transpose(1, 2).reshape(b, t, h * d)
+        g = k.size(1)
+        qg = q.reshape(b, g, r * t, d)
+        if mask is not None:
+            m = mask
+            while m.dim() < 4:
+                m = m.unsqueeze(0)
+            if m.size(1) == 1:
+                m = m.unsqueeze(2).expand(m.size(0), 1, r, t, m.size(3)).reshape(m.size(0), 1, r * t, m.size(3))
+            else:
+                m = m.reshape(m.size(0), g, r * t, m.size(3))
+            mask = m
+        a = F.scaled_dot_product_attention(qg, k, v, attn_mask=mask)  # (B, G, r·T, D)
+        return a.reshape(b, g, r, t, d).permute(0, 3, 1, 2, 4).reshape(b, t, h * d)
 
     @torch.jit.export
     def swiglu(self, x: Tensor, gate: Tensor, up: Tensor, down: Tensor) -> Tensor:
