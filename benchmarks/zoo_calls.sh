@@ -67,16 +67,22 @@ case ${CALL:-1} in
      # (and, with PREV_MODULE=FILE, through that earlier fused-ops module: an A/B of the module), then each layer as
      # one call and eager for the first; then interleaved rounds against transformers
      if (( ${DECODE_SHARE:-0} > 0 )); then
+       # AB_ROUNDS=N (with PREV_MODULE): N alternating whole/prev pairs per cell before the rest (decode-whole-rI-*, decode-prev-rI-*), because
+       # this host's tokens/s drifted by ±25% between runs of one call (ninth session): compare the rounds' medians
+       MODES="whole prev layers eager"
+       if [[ -f ${PREV_MODULE:-/nonexistent} ]] && (( ${AB_ROUNDS:-1} > 1 )); then
+         MODES=""; for (( i = 1; i <= AB_ROUNDS; i++ )); do MODES+=" whole-r$i prev-r$i"; done; MODES+=" layers eager"
+       fi
        for cell in $G/*/drafter/best; do
-         for mode in whole prev layers eager; do
-           case $mode in
+         for mode in $MODES; do
+           case ${mode%-r*} in
              whole) B2="$BDC" ;;
              prev) [[ -f ${PREV_MODULE:-/nonexistent} ]] || continue
                    B2="${BDC/dev.blockdraft.cli.Main/-Dblockdraft.fusedOpsModule=$PREV_MODULE dev.blockdraft.cli.Main}" ;;
              layers) B2="${BDC/dev.blockdraft.cli.Main/-Dblockdraft.fusedOps.skip=frozen_forward,drafter_block dev.blockdraft.cli.Main}" ;;
              eager) B2="${BDC/dev.blockdraft.cli.Main/-Dblockdraft.fusedOps=off dev.blockdraft.cli.Main}" ;;
            esac
-           [[ $mode != whole && $mode != prev && $cell != $(ls -d $G/*/drafter/best | head -1) ]] && continue
+           [[ ${mode%-r*} != whole && ${mode%-r*} != prev && $cell != $(ls -d $G/*/drafter/best | head -1) ]] && continue
            (( $(left) > 60 )) || break
            name=$(basename $(dirname $(dirname $cell)))
            timeout 100 $B2 bench decode --device gpu --target ${TARGETS%% *} --drafter $cell --prompts 6 --max-new-tokens 128 \
