@@ -3,7 +3,8 @@
 # the previous returns: the machine and runs/ go back 30 s after a call). As run in the sixth session with
 # GRID=benchmarks/grids/zoo-llama-11m-long.json (benchmarks/results/zoo-grid-long/COMMANDS.txt):
 #   CALL=1: smoke benches (fused drafter layer vs eager, contended by the target's training) + prepare + cells
-#   CALL=2: cells;  CALL=3: finish (report, bench decode; with DECODE_SHARE=S, S seconds of decode comparisons)
+#   CALL=2: cells;  CALL=3: finish (report, bench decode; with DECODE_SHARE=S, S seconds of decode comparisons:
+#   PREV_MODULE=FILE AB_ROUNDS=N for a module A/B, SPEEDUP_PROMPTS=N for eval's speedup on the six benchmarks)
 # REGEN_FUSED=1 makes the fused-ops module on the host first (see below).
 set -uo pipefail
 T0=$(date +%s); LIMIT=${LIMIT:-575}
@@ -89,6 +90,16 @@ case ${CALL:-1} in
              --json $OUT/r/decode-$mode-$name.json > $OUT/r/decode-$mode-$name.txt 2>&1
          done
        done
+       # SPEEDUP_PROMPTS=N: every cell's best drafter through `eval` with its plain baseline, N prompts of each of the
+       # six benchmarks alone on the GPU: the speedup on the prompts τ is measured on (bench decode's six are its own)
+       if (( ${SPEEDUP_PROMPTS:-0} > 0 )); then
+         for cell in $G/*/drafter/best; do
+           (( $(left) > 90 )) || break
+           name=$(basename $(dirname $(dirname $cell)))
+           timeout $(( $(left) - 30 )) $BDC eval --device gpu --target ${TARGETS%% *} --drafter $cell --max-prompts $SPEEDUP_PROMPTS \
+             --max-new-tokens 128 --json $OUT/r/speedup-$name.json > $OUT/r/speedup-$name.txt 2>&1
+         done
+       fi
        if (( $(left) > 120 )); then
          VS_DIR=$OUT/r/vs timeout $(( $(left) - 15 )) bash .gpu/bench/vs_reference.sh decode ${ROUNDS:-3} > $OUT/r/vs.txt 2>&1
        fi
@@ -101,6 +112,7 @@ find $G $TARGETS -maxdepth 4 \( -name '*.json' -o -name '*.jsonl' -o -name '*.cs
 echo "== module"; cat $OUT/r/module.txt 2>/dev/null | tail -3
 echo "== smoke"; cat $OUT/r/smoke.txt 2>/dev/null
 for f in $OUT/r/decode-*.txt; do [[ -f $f ]] && { echo "== $(basename $f)"; grep -A3 "^decode " $f; }; done
+for f in $OUT/r/speedup-*.txt; do [[ -f $f ]] && { echo "== $(basename $f)"; tail -n 12 $f; }; done
 [[ -f $OUT/r/vs.txt ]] && { echo "== vs transformers"; tail -n 12 $OUT/r/vs.txt; }
 for f in prepare cells-1 cells-2 finish; do [[ -f $OUT/r/$f.txt ]] && { echo "== $f"; tail -n 25 $OUT/r/$f.txt; }; done
 tar czf $OUT/results.tgz -C $OUT r && rm -rf $OUT/r
