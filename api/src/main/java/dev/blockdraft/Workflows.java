@@ -50,14 +50,20 @@ public final class Workflows {
                     + " usable prompt(s); regeneration needs at least 2");
         }
         Engine.getInstance().setRandomSeed((int) recipe.seed());
-        List<List<RegeneratedData.Sequence>> answered = Regenerator.regenerateConversations(target, chosen, recipe.settings());
+        int answers = recipe.answers();
+        List<PromptMix.Conversation> asked = new ArrayList<>(); // each conversation `answers` times in a row, sampled apart
+        for (PromptMix.Conversation c : chosen) {
+            asked.addAll(java.util.Collections.nCopies(answers, c));
+        }
+        List<List<RegeneratedData.Sequence>> answered = Regenerator.regenerateConversations(target, asked, recipe.settings());
         int heldOut = Math.min(recipe.validation(), chosen.size() / 2);
         List<RegeneratedData.Sequence> valSeqs = new ArrayList<>();
         List<RegeneratedData.Sequence> trainSeqs = new ArrayList<>();
         Map<String, long[]> tokens = new LinkedHashMap<>(); // per domain: sequences, response tokens
         for (int i = 0; i < answered.size(); i++) {
-            (i < heldOut ? valSeqs : trainSeqs).addAll(answered.get(i));
-            String domain = chosen.get(i).domain().name().toLowerCase(java.util.Locale.ROOT);
+            int conversation = i / answers; // a held-out conversation keeps every answer: no prompt in both splits
+            (conversation < heldOut ? valSeqs : trainSeqs).addAll(answered.get(i));
+            String domain = chosen.get(conversation).domain().name().toLowerCase(java.util.Locale.ROOT);
             for (RegeneratedData.Sequence seq : answered.get(i)) {
                 long[] t = tokens.computeIfAbsent(domain, k -> new long[2]);
                 t[0]++;

@@ -47,6 +47,11 @@ final class RegenerateCommand implements Callable<Integer> {
     @Option(names = "--top-p", defaultValue = "1.0")
     double topP;
 
+    @Option(names = "--answers", paramLabel = "K", defaultValue = "1",
+            description = "answers sampled per conversation (K > 1 needs --temperature > 0; a held-out conversation"
+                    + " keeps all K; default: ${DEFAULT-VALUE})")
+    int answers;
+
     @Option(names = "--seed", defaultValue = "1234")
     long seed;
 
@@ -76,6 +81,11 @@ final class RegenerateCommand implements Callable<Integer> {
         }
         if (!(topP > 0 && topP <= 1)) {
             throw new IllegalArgumentException("--top-p " + topP + ": must be within (0, 1]");
+        }
+        Options.positive("--answers", answers);
+        if (answers > 1 && temperature == 0) {
+            throw new IllegalArgumentException("--answers " + answers + ": greedy decoding gives one answer; add"
+                    + " --temperature T > 0 (e.g. 0.7) to sample " + answers + " different ones");
         }
         DataFolder folder = data.resolve();
         Path targetDir = this.targetDir != null ? this.targetDir : dev.blockdraft.Workflows.defaultTargetFolder();
@@ -115,7 +125,7 @@ final class RegenerateCommand implements Callable<Integer> {
         if (batch != null) {
             r = r.withBatch(batch);
         }
-        return r;
+        return r.withAnswers(answers);
     }
 
 }

@@ -49,7 +49,8 @@ import java.util.function.Function;
  *   "temperatures": [0, 1],                        // T > 0: the same drafter, exact speculative sampling at T
  *   "layers": 1, "feature_layers": "spread", "precision": "fp32", "device": "cpu",
  *   "regeneration": {"conversations": 96, "validation": 12, "max_new_tokens": 48, "follow_up_share": 0.5,
- *                    "max_prompt_tokens": 160, "batch": 32, "temperature": 0, "top_p": 1, "seed": 1234},
+ *                    "max_prompt_tokens": 160, "batch": 32, "temperature": 0, "top_p": 1, "seed": 1234,
+ *                    "answers": 1},                // answers sampled per conversation (> 1: a temperature)
  *   "training": {"batch": 4, "seq_len": 256, "lr": 0.002, "warmup_steps": 10, "weight_decay": 0.01,
  *                "grad_accum": 1, "blocks_per_sequence": 64, "validation_sequences": 12,
  *                "eval_every": 30, "checkpoint_every": 20},
@@ -64,7 +65,7 @@ public final class GridFile {
     private static final Set<String> TOP = Set.of("name", "out", "targets", "objectives", "baseline", "seeds", "steps",
             "block_sizes", "drafts", "temperatures", "layers", "feature_layers", "precision", "device", "regeneration", "training", "eval");
     private static final Set<String> REGENERATION = Set.of("conversations", "validation", "follow_up_share", "max_new_tokens",
-            "max_prompt_tokens", "batch", "temperature", "top_p", "seed");
+            "max_prompt_tokens", "batch", "temperature", "top_p", "seed", "answers");
     private static final Set<String> TRAINING = Set.of("batch", "seq_len", "lr", "warmup_steps", "weight_decay", "grad_accum",
             "blocks_per_sequence", "validation_sequences", "eval_every", "checkpoint_every");
     private static final Set<String> EVAL = Set.of("benchmarks", "prompts", "max_new_tokens", "baseline", "offline_tau",
@@ -254,6 +255,9 @@ public final class GridFile {
             }
             if (o.has("seed")) {
                 r = r.withSeed(asInt(o.get("seed"), p + "seed", Integer.MIN_VALUE));
+            }
+            if (o.has("answers")) { // after the sampling it needs
+                r = r.withAnswers(asInt(o.get("answers"), p + "answers", 1));
             }
         } catch (IllegalArgumentException e) {
             throw error("regeneration", e.getMessage());

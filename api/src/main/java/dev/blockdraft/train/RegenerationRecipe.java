@@ -19,9 +19,11 @@ import java.util.Map;
  * @param temperature 0 = greedy
  * @param topP nucleus mass when sampling
  * @param seed shuffles the conversations and draws their follow-ups (and sampling)
+ * @param answers answers drawn per conversation (more than one only when sampling): more training tokens from the
+ *     same prompts once the corpora's prompts are all used; a held-out conversation keeps all of its answers
  */
 public record RegenerationRecipe(int conversations, int validation, double followUpShare, int maxNewTokens,
-        int maxPromptTokens, int batch, double temperature, double topP, long seed) {
+        int maxPromptTokens, int batch, double temperature, double topP, long seed, int answers) {
     public static final int ALL = Integer.MAX_VALUE;
 
     public RegenerationRecipe {
@@ -39,6 +41,13 @@ public record RegenerationRecipe(int conversations, int validation, double follo
             throw new IllegalArgumentException("temperature=" + temperature + " must be >= 0 and top-p=" + topP
                     + " within (0, 1]");
         }
+        if (answers < 1) {
+            throw new IllegalArgumentException("answers=" + answers + " must be >= 1 (answers drawn per conversation)");
+        }
+        if (answers > 1 && temperature == 0) {
+            throw new IllegalArgumentException("answers=" + answers + " with greedy decoding would repeat one answer "
+                    + answers + " times; give a temperature > 0 (e.g. 0.7) to draw different ones");
+        }
     }
 
     /**
@@ -48,8 +57,8 @@ public record RegenerationRecipe(int conversations, int validation, double follo
      * 640 conversations, answers up to 96 tokens.
      */
     public static RegenerationRecipe defaultsFor(Device device) {
-        return device.isGpu() ? new RegenerationRecipe(ALL, 256, 0.5, 512, 256, 256, 0, 1, 1234)
-                : new RegenerationRecipe(640, 48, 0.5, 96, 160, 32, 0, 1, 1234);
+        return device.isGpu() ? new RegenerationRecipe(ALL, 256, 0.5, 512, 256, 256, 0, 1, 1234, 1)
+                : new RegenerationRecipe(640, 48, 0.5, 96, 160, 32, 0, 1, 1234, 1);
     }
 
     public Regenerator.Settings settings() {
@@ -65,37 +74,44 @@ public record RegenerationRecipe(int conversations, int validation, double follo
     }
 
     public RegenerationRecipe withConversations(int n, int heldOut) {
-        return new RegenerationRecipe(n, heldOut, followUpShare, maxNewTokens, maxPromptTokens, batch, temperature, topP, seed);
+        return new RegenerationRecipe(n, heldOut, followUpShare, maxNewTokens, maxPromptTokens, batch, temperature, topP, seed,
+                answers);
     }
 
     public RegenerationRecipe withMaxNewTokens(int n) {
         return new RegenerationRecipe(conversations, validation, followUpShare, n, maxPromptTokens, batch, temperature, topP,
-                seed);
+                seed, answers);
     }
 
     public RegenerationRecipe withMaxPromptTokens(int n) {
         return new RegenerationRecipe(conversations, validation, followUpShare, maxNewTokens, n, batch, temperature, topP,
-                seed);
+                seed, answers);
     }
 
     public RegenerationRecipe withFollowUpShare(double share) {
         return new RegenerationRecipe(conversations, validation, share, maxNewTokens, maxPromptTokens, batch, temperature,
-                topP, seed);
+                topP, seed, answers);
     }
 
     public RegenerationRecipe withBatch(int n) {
         return new RegenerationRecipe(conversations, validation, followUpShare, maxNewTokens, maxPromptTokens, n, temperature,
-                topP, seed);
+                topP, seed, answers);
     }
 
     public RegenerationRecipe withSampling(double t, double p) {
         return new RegenerationRecipe(conversations, validation, followUpShare, maxNewTokens, maxPromptTokens, batch, t, p,
-                seed);
+                seed, answers);
+    }
+
+    /** {@code k} sampled answers per conversation (needs a temperature > 0 when k > 1). */
+    public RegenerationRecipe withAnswers(int k) {
+        return new RegenerationRecipe(conversations, validation, followUpShare, maxNewTokens, maxPromptTokens, batch,
+                temperature, topP, seed, k);
     }
 
     public RegenerationRecipe withSeed(long s) {
         return new RegenerationRecipe(conversations, validation, followUpShare, maxNewTokens, maxPromptTokens, batch,
-                temperature, topP, s);
+                temperature, topP, s, answers);
     }
 
     /**
@@ -112,6 +128,9 @@ public record RegenerationRecipe(int conversations, int validation, double follo
         m.put("max_prompt_tokens", Integer.toString(maxPromptTokens));
         m.put("sampling", temperature == 0 ? "greedy" : String.format("temperature %s, top-p %s", temperature, topP));
         m.put("seed", Long.toString(seed));
+        if (answers > 1) { // absent for one answer, so folders made before the setting existed still match
+            m.put("answers", Integer.toString(answers));
+        }
         return m;
     }
 }

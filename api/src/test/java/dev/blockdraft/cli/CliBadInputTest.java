@@ -125,6 +125,9 @@ class CliBadInputTest {
         assertBadInput(run("regenerate", "--target", target, "--prompts", "600", "--validation", "700"),
                 "--validation 700: must be fewer than --prompts 600");
         assertBadInput(run("regenerate", "--target", target, "--batch", "0"), "--batch 0: must be > 0");
+        assertBadInput(run("regenerate", "--target", target, "--answers", "3"),
+                "--answers 3: greedy decoding gives one answer; add --temperature T > 0");
+        assertBadInput(run("regenerate", "--target", target, "--answers", "0"), "--answers 0: must be > 0");
         assertBadInput(run("train-drafter", "--target", target, "--out", dir.resolve("d").toString(), "--steps", "-3"),
                 "--steps -3: must be > 0");
         assertBadInput(run("train-drafter", "--target", target, "--out", dir.resolve("d").toString(), "--grad-accum", "0"),
