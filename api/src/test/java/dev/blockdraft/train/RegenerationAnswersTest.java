@@ -59,9 +59,10 @@ class RegenerationAnswersTest {
             Set<String> both = new HashSet<>(train.keySet());
             both.retainAll(validation.keySet());
             assertTrue(both.isEmpty(), "prompts in both splits: " + both);
-            // the same conversations as one answer each, on the same sides
-            assertEquals(byPrompt(one.train()).keySet(), train.keySet());
-            assertEquals(byPrompt(one.validation()).keySet(), validation.keySet());
+            // the same conversations as one answer each, on the same sides (an answer that stops at once is dropped,
+            // so either run may lack a conversation the other has)
+            assertTrue(java.util.Collections.disjoint(train.keySet(), byPrompt(one.validation()).keySet()));
+            assertTrue(java.util.Collections.disjoint(validation.keySet(), byPrompt(one.train()).keySet()));
             assertTrue(byPrompt(one.train()).values().stream().allMatch(a -> a.size() == 1));
             assertTrue(train.values().stream().allMatch(a -> a.size() <= 3));
             assertTrue(three.train().size() > one.train().size(), three.train().size() + " vs " + one.train().size());
