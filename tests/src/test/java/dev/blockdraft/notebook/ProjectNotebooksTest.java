@@ -45,7 +45,8 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
  * Executes the project's notebooks ({@code notebooks/*.ipynb}) headless with the installed blockdraft kernel
  * on the embedded default target, checks what they show (Plotly figures, HTML tables, the live training run),
  * and renders the executed quickstart in headless Chromium. Each notebook takes a minute or two on a CPU;
- * per-notebook and per-cell times go to {@code target/notebook-timings.txt}.
+ * per-notebook and per-cell times go to {@code target/<kernel>-notebook-timings.txt}. This class and
+ * {@link RapaioNotebooksTest} run side by side (two surefire forks, tests/pom.xml): each kernel uses one core.
  *
  * <p>The kernel starts in the project root, so {@code Blockdraft.target("default")} and the data folder
  * resolve as they do for {@code bin/blockdraft}.
