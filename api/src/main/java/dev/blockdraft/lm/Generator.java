@@ -123,10 +123,7 @@ public final class Generator {
                         nextIds = rowsLogits.argMax(1); // (R) int64, the next step's ids on the device
                         chosen = nextIds.toLongArray();
                     } else {
-                        chosen = new long[rows];
-                        for (int r = 0; r < rows; r++) {
-                            chosen[r] = sampler.sample(rowsLogits.get(r));
-                        }
+                        chosen = sampler.sampleRows(rowsLogits);
                     }
                     for (int r = 0; r < rows; r++) {
                         if (!done[r]) {

@@ -13,6 +13,20 @@ public interface Sampler {
 
     int sample(NDArray logits);
 
+    /**
+     * One token per row of logits (R, V). The default samples row by row; samplers that can draw
+     * all rows with a few device ops override it, since a regeneration batch has thousands of rows
+     * and a per-row draw is a dozen JNI calls and a device sync each.
+     */
+    default long[] sampleRows(NDArray logits) {
+        long rows = logits.getShape().get(0);
+        long[] chosen = new long[(int) rows];
+        for (int r = 0; r < rows; r++) {
+            chosen[r] = sample(logits.get(r));
+        }
+        return chosen;
+    }
+
     Sampler GREEDY = logits -> (int) logits.argMax().getLong();
 
     static Sampler greedy() {
@@ -30,12 +44,20 @@ public interface Sampler {
             throw new IllegalArgumentException("temperature=" + temperature + " must be > 0 (use greedy for 0)");
         }
         Sampling warp = new Sampling(temperature, topP, 0);
-        return logits -> {
-            NDManager m = logits.getManager();
-            NDArray logP = warp.probabilities(logits.reshape(1, -1)).log(); // (1, V), −inf outside the nucleus
-            NDArray u = m.randomUniform(1e-10f, 1f, logP.getShape());
-            NDArray gumbel = u.log().neg().log().neg();
-            return (int) logP.add(gumbel).argMax().getLong();
+        return new Sampler() {
+            @Override
+            public int sample(NDArray logits) {
+                return (int) sampleRows(logits.reshape(1, -1))[0];
+            }
+
+            @Override
+            public long[] sampleRows(NDArray logits) {
+                NDManager m = logits.getManager();
+                NDArray logP = warp.probabilities(logits).log(); // (R, V), −inf outside the nucleus
+                NDArray u = m.randomUniform(1e-10f, 1f, logP.getShape());
+                NDArray gumbel = u.log().neg().log().neg();
+                return logP.add(gumbel).argMax(1).toLongArray();
+            }
         };
     }
 }
