@@ -39,6 +39,7 @@ case ${CALL:-1} in
         bash benchmarks/zoo_grid.sh > $OUT/r/prepare.txt 2>&1 ) &
     P=$!
     # BACKEND=fused|eager: no smoke benches (a call earlier the same day measured them), that backend for the cells
+    [[ -z "${BACKEND:-}" || $BACKEND == fused || $BACKEND == eager ]] || { echo "BACKEND=$BACKEND: expected fused or eager"; exit 2; }
     if [[ -n "${BACKEND:-}" ]]; then echo "$BACKEND" > runs/zoo/backend.choice; echo "backend: $BACKEND (BACKEND, no smoke)" >> $OUT/r/smoke.txt; wait $P; fi
     [[ -n "${BACKEND:-}" ]] || { sleep 20
     smoke train-fused $BD bench train --device gpu --precision fp16 --target-steps 0 --warmup 3 --steps 10 --json $OUT/r/train-fused.json

@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import java.util.SplittableRandom;
@@ -64,7 +65,7 @@ class SamplingTest {
         }
         int[][] counts = new int[rows][v];
         try (NDManager m = NDManager.newBaseManager()) {
-            ai.djl.engine.Engine.getInstance().setRandomSeed(11);
+            Engine.getInstance().setRandomSeed(11);
             NDArray z = m.create(flat).reshape(rows, v);
             for (int k = 0; k < draws; k++) {
                 long[] chosen = sampler.sampleRows(z);
