@@ -8,6 +8,8 @@
 # REGEN_FUSED=1 makes the fused-ops module on the host first (see below).
 set -uo pipefail
 T0=$(date +%s); LIMIT=${LIMIT:-575}
+# BACKEND=fused|eager: CALL=1 without the smoke benches (a call earlier the same day measured them), that backend for the cells
+[[ -z "${BACKEND:-}" || $BACKEND == fused || $BACKEND == eager ]] || { echo "BACKEND=$BACKEND: expected fused or eager" >&2; exit 2; }
 left() { echo $(( T0 + LIMIT - $(date +%s) )); }
 mkdir -p $OUT/r
 # REGEN_FUSED=1: the fused-ops module made here from the committed tools/make_fused_ops.py with the host's torch
@@ -38,10 +40,10 @@ case ${CALL:-1} in
     ( BD="$BD_EAGER" DATA=$BLOCKDRAFT_DATA GRID=$GRID ZOO_ONLY=${ZOO_ONLY:-llama-11m} PHASE=prepare DEADLINE=$(( $(left) - 5 )) PREPARE_SHARE=150 \
         bash benchmarks/zoo_grid.sh > $OUT/r/prepare.txt 2>&1 ) &
     P=$!
-    # BACKEND=fused|eager: no smoke benches (a call earlier the same day measured them), that backend for the cells
-    [[ -z "${BACKEND:-}" || $BACKEND == fused || $BACKEND == eager ]] || { echo "BACKEND=$BACKEND: expected fused or eager"; exit 2; }
-    if [[ -n "${BACKEND:-}" ]]; then echo "$BACKEND" > runs/zoo/backend.choice; echo "backend: $BACKEND (BACKEND, no smoke)" >> $OUT/r/smoke.txt; wait $P; fi
-    [[ -n "${BACKEND:-}" ]] || { sleep 20
+    if [[ -n "${BACKEND:-}" ]]; then
+      echo "$BACKEND" > runs/zoo/backend.choice; echo "backend: $BACKEND (BACKEND, no smoke)" >> $OUT/r/smoke.txt
+    else
+    sleep 20
     smoke train-fused $BD bench train --device gpu --precision fp16 --target-steps 0 --warmup 3 --steps 10 --json $OUT/r/train-fused.json
     smoke train-eager $BD_EAGER bench train --device gpu --precision fp16 --target-steps 0 --warmup 3 --steps 10 --json $OUT/r/train-eager.json
     smoke decode-fused $BD bench decode --device gpu --prompts 2 --max-new-tokens 64 --json $OUT/r/decode-fused.json
@@ -59,7 +61,8 @@ except Exception as ex:
     print("eager"); print("no choice:", ex, file=sys.stderr)
 PY
     echo "backend: $(cat runs/zoo/backend.choice)" >> $OUT/r/smoke.txt
-    wait $P; }
+    fi
+    wait $P
     ;;
 esac
 CHOICE=$(cat runs/zoo/backend.choice 2>/dev/null || echo eager)
