@@ -162,7 +162,7 @@ def main():
             delta = "" if r["relative_change"] is None else \
                 f"<br>{100 * r['relative_change']:+.1f}% [{100 * r['relative_change_ci'][0]:+.1f}, {100 * r['relative_change_ci'][1]:+.1f}]"
             cells.append(f"{r['tau']:.2f} [{r['tau_ci'][0]:.2f}, {r['tau_ci'][1]:.2f}]{delta}")
-        mine = [r for r in rows if r["objective"] == o]
+        mine = [r for r in rows if r["objective"] == o and r["benchmark"] in BENCHMARKS]  # not the pooled "all" row
         held = sorted({(x["seed"], x["held_out_tau"]) for x in records if x["objective"] == o})
         print(f"| {o} | " + " | ".join(cells) + f" | {mean_tau(mine):.2f} | "
               + ", ".join(f"{t:.2f} (seed {s})" for s, t in held) + " |")
