@@ -21,7 +21,8 @@ TOKENIZER=${TOKENIZER:-datasets/targets/default}
 read -r -a STEPS <<< "${ZOO_STEPS:-6600 5500 4400 3600}"
 read -r -a DRAFT_STEPS <<< "${DRAFT_STEPS:-3000 2500 2000 1500}"
 OBJECTIVES=${OBJECTIVES:-uniform dflash dpace paper}
-RECIPE=${RECIPE:---prompts 6000 --validation 128 --max-new-tokens 512 --batch 1024}
+# greedy answers, as recorded (a GPU's default samples three per conversation since the fifteenth session)
+RECIPE=${RECIPE:---prompts 6000 --validation 128 --max-new-tokens 512 --batch 1024 --temperature 0}
 # drafters at train-drafter's default depth: on a GPU one layer per two target layers since the seventh session (3, 4, 5, 5
 # here); the fourth session's recorded drafters had one per four (1, 2, 3, 3): pass --layers to repeat one of them
 DRAFT_ARGS=${DRAFT_ARGS:---block-size 16 --batch 8 --seq-len 1024 --blocks-per-sequence 256 --eval-every 250 --checkpoint-every 250 --validation-sequences 128}

@@ -41,16 +41,16 @@ final class RegenerateCommand implements Callable<Integer> {
     @Option(names = "--batch", description = "prompts decoded together (default: 256 on a GPU, 32 on a CPU)")
     Integer batch;
 
-    @Option(names = "--temperature", defaultValue = "0", description = "0 = greedy (default)")
-    double temperature;
+    @Option(names = "--temperature", description = "0 = greedy (default: 0.7 on a GPU, greedy on a CPU)")
+    Double temperature;
 
     @Option(names = "--top-p", defaultValue = "1.0")
     double topP;
 
-    @Option(names = "--answers", paramLabel = "K", defaultValue = "1",
-            description = "answers sampled per conversation (K > 1 needs --temperature > 0; a held-out conversation"
-                    + " keeps all K; default: ${DEFAULT-VALUE})")
-    int answers;
+    @Option(names = "--answers", paramLabel = "K",
+            description = "answers sampled per conversation (K > 1 needs a temperature > 0; a held-out conversation"
+                    + " keeps all K; default: 3 on a GPU, 1 when greedy)")
+    Integer answers;
 
     @Option(names = "--seed", defaultValue = "1234")
     long seed;
@@ -76,17 +76,13 @@ final class RegenerateCommand implements Callable<Integer> {
         if (followUps != null && !(followUps >= 0 && followUps <= 1)) {
             throw new IllegalArgumentException("--follow-ups " + followUps + ": must be a share within [0, 1]");
         }
-        if (!(temperature >= 0 && Double.isFinite(temperature))) {
+        if (temperature != null && !(temperature >= 0 && Double.isFinite(temperature))) {
             throw new IllegalArgumentException("--temperature " + temperature + ": must be >= 0 (0 = greedy)");
         }
         if (!(topP > 0 && topP <= 1)) {
             throw new IllegalArgumentException("--top-p " + topP + ": must be within (0, 1]");
         }
         Options.positive("--answers", answers);
-        if (answers > 1 && temperature == 0) {
-            throw new IllegalArgumentException("--answers " + answers + ": greedy decoding gives one answer; add"
-                    + " --temperature T > 0 (e.g. 0.7) to sample " + answers + " different ones");
-        }
         DataFolder folder = data.resolve();
         Path targetDir = this.targetDir != null ? this.targetDir : dev.blockdraft.Workflows.defaultTargetFolder();
         Path out = this.out != null ? this.out : dev.blockdraft.Workflows.defaultRegeneratedFolder(targetDir);
@@ -106,7 +102,14 @@ final class RegenerateCommand implements Callable<Integer> {
     }
 
     RegenerationRecipe recipe(ai.djl.Device device) {
-        RegenerationRecipe r = RegenerationRecipe.defaultsFor(device).withSeed(seed).withSampling(temperature, topP);
+        RegenerationRecipe defaults = RegenerationRecipe.defaultsFor(device);
+        double t = temperature != null ? temperature : defaults.temperature();
+        if (answers != null && answers > 1 && t == 0) {
+            throw new IllegalArgumentException("--answers " + answers + ": greedy decoding gives one answer; add"
+                    + " --temperature T > 0 (e.g. 0.7) to sample " + answers + " different ones");
+        }
+        // --temperature 0 alone means one greedy answer (withSampling), whatever the device's default K
+        RegenerationRecipe r = defaults.withSeed(seed).withSampling(t, topP);
         int n = prompts == null ? r.conversations() : Options.countOrAll("--prompts", prompts, RegenerationRecipe.ALL);
         int heldOut = validation != null ? validation : r.withConversations(n).validation();
         if (heldOut >= n) {
@@ -125,7 +128,7 @@ final class RegenerateCommand implements Callable<Integer> {
         if (batch != null) {
             r = r.withBatch(batch);
         }
-        return r.withAnswers(answers);
+        return answers != null ? r.withAnswers(answers) : r;
     }
 
 }

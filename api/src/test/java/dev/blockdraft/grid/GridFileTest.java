@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.blockdraft.io.BadInputException;
+import dev.blockdraft.train.RegenerationRecipe;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -42,6 +43,22 @@ class GridFileTest {
         assertEquals(8, c.experiment().recipe().conversations());
         assertEquals(6, c.steps());
         assertEquals(c.seed(), c.experiment().training().optimizer().seed(), "the cell's seed is the training seed");
+    }
+
+    @Test
+    void aGpuGridSamplesThreeAnswersUnlessItsRegenerationSaysGreedy() throws IOException {
+        RegenerationRecipe sampled = read("gpu-sampled", "\"device\": \"gpu\"").cells().get(0).experiment().recipe();
+        assertEquals(0.7, sampled.temperature());
+        assertEquals(3, sampled.answers());
+        // "temperature": 0 alone (as the recorded greedy grids say): one greedy answer, same settings as before K existed
+        Path file = TinyGrid.gridFile(dir, "gpu-greedy", target, dir.resolve("out-gpu-greedy"), "\"device\": \"gpu\"");
+        Files.writeString(file, Files.readString(file).replace("\"batch\": 8}", "\"batch\": 8, \"temperature\": 0}"));
+        RegenerationRecipe greedy = GridFile.read(file, null, null).cells().get(0).experiment().recipe();
+        assertEquals(0, greedy.temperature());
+        assertEquals(1, greedy.answers());
+        assertEquals("greedy", greedy.asSettings().get("sampling"));
+        assertTrue(!greedy.asSettings().containsKey("answers"), greedy.asSettings().toString());
+        assertEquals(1, read("cpu-default", null).cells().get(0).experiment().recipe().answers(), "a CPU grid stays greedy");
     }
 
     @Test
