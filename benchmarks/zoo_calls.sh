@@ -30,6 +30,7 @@ BD_EAGER="${BD/dev.blockdraft.cli.Main/-Dblockdraft.fusedOps.skip=$SKIP dev.bloc
 GRID=${GRID:-benchmarks/grids/zoo-llama-11m-long.json}
 G=$(python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['out'])" "$GRID")
 TARGETS=$(python3 -c "import json,sys; print(' '.join(json.load(open(sys.argv[1]))['targets']))" "$GRID")
+ZOO_NAMES=$(for t in $TARGETS; do basename "$t"; done | tr '\n' ' ') # the zoo targets the grid needs trained (zoo.sh's names)
 mkdir -p runs/zoo
 smoke() {
   local name=$1; shift
@@ -37,7 +38,7 @@ smoke() {
 }
 case ${CALL:-1} in
   1)
-    ( BD="$BD_EAGER" DATA=$BLOCKDRAFT_DATA GRID=$GRID ZOO_ONLY=${ZOO_ONLY:-llama-11m} PHASE=prepare DEADLINE=$(( $(left) - 5 )) PREPARE_SHARE=150 \
+    ( BD="$BD_EAGER" DATA=$BLOCKDRAFT_DATA GRID=$GRID ZOO_ONLY=${ZOO_ONLY:-$ZOO_NAMES} PHASE=prepare DEADLINE=$(( $(left) - 5 )) PREPARE_SHARE=150 \
         bash benchmarks/zoo_grid.sh > $OUT/r/prepare.txt 2>&1 ) &
     P=$!
     if [[ -n "${BACKEND:-}" ]]; then
