@@ -12,6 +12,16 @@ T0=$(date +%s); LIMIT=${LIMIT:-575}
 [[ -z "${BACKEND:-}" || $BACKEND == fused || $BACKEND == eager ]] || { echo "BACKEND=$BACKEND: expected fused or eager" >&2; exit 2; }
 left() { echo $(( T0 + LIMIT - $(date +%s) )); }
 mkdir -p $OUT/r
+GRID=${GRID:-benchmarks/grids/zoo-llama-11m-long.json}
+G=$(python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['out'])" "$GRID")
+TARGETS=$(python3 -c "import json,sys; print(' '.join(json.load(open(sys.argv[1]))['targets']))" "$GRID")
+ZOO_NAMES=$(for t in $TARGETS; do basename "$t"; done | tr '\n' ' ') # the zoo targets the grid needs trained (zoo.sh's names)
+# a later call on a machine that went back finds runs/ empty: say so at once instead of spending the call
+if [[ ${CALL:-1} != 1 ]]; then
+  for t in $TARGETS; do
+    [[ -f $t/model.safetensors ]] || { echo "CALL=$CALL: $t is missing, the machine went back since CALL=1 (runs/ with it): start again with CALL=1" >&2; exit 3; }
+  done
+fi
 # REGEN_FUSED=1: the fused-ops module made here from the committed tools/make_fused_ops.py with the host's torch
 # (for a generator newer than the committed module), checked by tools/check_fused_ops.py, and given to every JVM
 # (.gpu/env.sh adds BLOCKDRAFT_JAVA_OPTS); if that fails, the whole-model methods it would add stay eager
@@ -27,10 +37,6 @@ fi
 bash .gpu/kit/unpack.sh > /tmp/unpack.log 2>&1 || { tail -30 /tmp/unpack.log; exit 1; }
 export DJL_TF32=1 && source .gpu/kit/env.sh && export BD_XMX=6g
 BD_EAGER="${BD/dev.blockdraft.cli.Main/-Dblockdraft.fusedOps.skip=$SKIP dev.blockdraft.cli.Main}"
-GRID=${GRID:-benchmarks/grids/zoo-llama-11m-long.json}
-G=$(python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['out'])" "$GRID")
-TARGETS=$(python3 -c "import json,sys; print(' '.join(json.load(open(sys.argv[1]))['targets']))" "$GRID")
-ZOO_NAMES=$(for t in $TARGETS; do basename "$t"; done | tr '\n' ' ') # the zoo targets the grid needs trained (zoo.sh's names)
 mkdir -p runs/zoo
 smoke() {
   local name=$1; shift
