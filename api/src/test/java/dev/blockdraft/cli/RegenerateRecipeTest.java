@@ -1,6 +1,7 @@
 package dev.blockdraft.cli;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -34,7 +35,7 @@ class RegenerateRecipeTest {
         assertEquals(0, greedy.temperature());
         assertEquals(1, greedy.answers());
         assertEquals("greedy", greedy.asSettings().get("sampling"));
-        assertTrue(!greedy.asSettings().containsKey("answers"), "one answer records no answers key: " + greedy.asSettings());
+        assertFalse(greedy.asSettings().containsKey("answers"), "one answer records no answers key: " + greedy.asSettings());
         // the rest of the GPU recipe stays
         assertEquals(RegenerationRecipe.defaultsFor(Device.gpu()).maxNewTokens(), greedy.maxNewTokens());
     }

@@ -1,6 +1,7 @@
 package dev.blockdraft.grid;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -57,7 +58,7 @@ class GridFileTest {
         assertEquals(0, greedy.temperature());
         assertEquals(1, greedy.answers());
         assertEquals("greedy", greedy.asSettings().get("sampling"));
-        assertTrue(!greedy.asSettings().containsKey("answers"), greedy.asSettings().toString());
+        assertFalse(greedy.asSettings().containsKey("answers"), greedy.asSettings().toString());
         assertEquals(1, read("cpu-default", null).cells().get(0).experiment().recipe().answers(), "a CPU grid stays greedy");
     }
 
