@@ -13,7 +13,7 @@ T0=$(date +%s); LIMIT=${LIMIT:-575}
 left() { echo $(( T0 + LIMIT - $(date +%s) )); }
 mkdir -p $OUT/r
 GRID=${GRID:-benchmarks/grids/zoo-llama-11m-long.json}
-G=$(python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['out'])" "$GRID")
+GRID_OUT=$(python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['out'])" "$GRID")
 TARGETS=$(python3 -c "import json,sys; print(' '.join(json.load(open(sys.argv[1]))['targets']))" "$GRID")
 ZOO_NAMES=$(for t in $TARGETS; do basename "$t"; done | tr '\n' ' ') # the zoo targets the grid needs trained (zoo.sh's names)
 # a later call on a machine that went back finds runs/ empty: say so at once instead of spending the call
@@ -87,7 +87,7 @@ case ${CALL:-1} in
        if [[ -f ${PREV_MODULE:-/nonexistent} ]] && (( ${AB_ROUNDS:-1} > 1 )); then
          MODES=""; for (( i = 1; i <= AB_ROUNDS; i++ )); do MODES+=" whole-r$i prev-r$i"; done; MODES+=" layers eager"
        fi
-       for cell in $G/*/drafter/best; do
+       for cell in $GRID_OUT/*/drafter/best; do
          for mode in $MODES; do
            case ${mode%-r*} in
              whole) B2="$BDC" ;;
@@ -96,7 +96,7 @@ case ${CALL:-1} in
              layers) B2="${BDC/dev.blockdraft.cli.Main/-Dblockdraft.fusedOps.skip=frozen_forward,drafter_block dev.blockdraft.cli.Main}" ;;
              eager) B2="${BDC/dev.blockdraft.cli.Main/-Dblockdraft.fusedOps=off dev.blockdraft.cli.Main}" ;;
            esac
-           [[ ${mode%-r*} != whole && ${mode%-r*} != prev && $cell != $(ls -d $G/*/drafter/best | head -1) ]] && continue
+           [[ ${mode%-r*} != whole && ${mode%-r*} != prev && $cell != $(ls -d $GRID_OUT/*/drafter/best | head -1) ]] && continue
            (( $(left) > 60 )) || break
            name=$(basename $(dirname $(dirname $cell)))
            timeout 100 $B2 bench decode --device gpu --target ${TARGETS%% *} --drafter $cell --prompts 6 --max-new-tokens 128 \
@@ -106,7 +106,7 @@ case ${CALL:-1} in
        # SPEEDUP_PROMPTS=N: every cell's best drafter through `eval` with its plain baseline, N prompts of each of the
        # six benchmarks alone on the GPU: the speedup on the prompts τ is measured on (bench decode's six are its own)
        if (( ${SPEEDUP_PROMPTS:-0} > 0 )); then
-         for cell in $G/*/drafter/best; do
+         for cell in $GRID_OUT/*/drafter/best; do
            (( $(left) > 90 )) || break
            name=$(basename $(dirname $(dirname $cell)))
            timeout $(( $(left) - 30 )) $BDC eval --device gpu --target ${TARGETS%% *} --drafter $cell --max-prompts $SPEEDUP_PROMPTS \
@@ -119,9 +119,9 @@ case ${CALL:-1} in
      fi ;;
 esac
 # pack everything into one archive ($OUT returns at most 8 files): logs, manifests, cells' small files (no weights)
-cp -r $G/logs $OUT/r/grid-logs 2>/dev/null
+cp -r $GRID_OUT/logs $OUT/r/grid-logs 2>/dev/null
 cp runs/zoo/logs/*.txt $OUT/r/ 2>/dev/null
-find $G $TARGETS -maxdepth 4 \( -name '*.json' -o -name '*.jsonl' -o -name '*.csv' -o -name '*.txt' \) -size -3M 2>/dev/null | grep -v '/checkpoint' | tar czf $OUT/r/small.tgz -T - 2>/dev/null
+find $GRID_OUT $TARGETS -maxdepth 4 \( -name '*.json' -o -name '*.jsonl' -o -name '*.csv' -o -name '*.txt' \) -size -3M 2>/dev/null | grep -v '/checkpoint' | tar czf $OUT/r/small.tgz -T - 2>/dev/null
 echo "== module"; cat $OUT/r/module.txt 2>/dev/null | tail -3
 echo "== smoke"; cat $OUT/r/smoke.txt 2>/dev/null
 for f in $OUT/r/decode-*.txt; do [[ -f $f ]] && { echo "== $(basename $f)"; grep -A3 "^decode " $f; }; done
