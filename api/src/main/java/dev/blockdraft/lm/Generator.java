@@ -79,7 +79,9 @@ public final class Generator {
     /**
      * Generates for many prompts at once (left-padded into one batch), each row stopping at
      * the first of {@code stopIds}; greedy rows give the same tokens as {@link #generate} up to float
-     * summation order. Returns the new tokens per prompt, in input order.
+     * summation order. Whenever half the rows still in the batch have stopped, the others continue in a smaller
+     * batch, so a step computes at most twice the rows still answering. Returns the new tokens per prompt, in input
+     * order.
      */
     public static List<int[]> generateBatch(LlamaModel model, List<int[]> prompts, int maxNewTokens, Sampler sampler,
             int... stopIds) {
@@ -109,14 +111,20 @@ public final class Generator {
         int[] length = new int[rows];
         boolean[] done = new boolean[rows];
         int active = rows;
-        try (NDManager scope = model.manager().newSubManager();
-                KvCache cache = KvCache.forModel(model, scope, rows, longest + budget)) {
+        int[] rowOf = new int[rows]; // the prompt each row of the batch answers: finished rows are dropped
+        for (int r = 0; r < rows; r++) {
+            rowOf[r] = r;
+        }
+        NDManager scope = model.manager().newSubManager();
+        KvCache cache = KvCache.forModel(model, scope, rows, longest + budget);
+        try {
             NDArray next = scope.create(first).reshape(rows, longest);
             for (int step = 0; step < budget && active > 0; step++) {
+                int now = rowOf.length;
                 try (NDManager stepScope = scope.newSubManager()) {
                     next.attach(stepScope);
                     NDArray logits = model.forward(next, cache, new int[0], LlamaModel.Logits.LAST, pad).logits();
-                    NDArray rowsLogits = logits.reshape(rows, -1); // (R, V)
+                    NDArray rowsLogits = logits.reshape(now, -1); // (R, V)
                     long[] chosen;
                     NDArray nextIds = null;
                     if (sampler == Sampler.GREEDY) {
@@ -125,19 +133,43 @@ public final class Generator {
                     } else {
                         chosen = sampler.sampleRows(rowsLogits);
                     }
-                    for (int r = 0; r < rows; r++) {
+                    for (int i = 0; i < now; i++) {
+                        int r = rowOf[i];
                         if (!done[r]) {
-                            out[r][length[r]++] = (int) chosen[r];
-                            if (isStop((int) chosen[r], stopIds)) {
+                            out[r][length[r]++] = (int) chosen[i];
+                            if (isStop((int) chosen[i], stopIds)) {
                                 done[r] = true;
                                 active--;
                             }
                         }
                     }
-                    next = nextIds != null ? nextIds.reshape(rows, 1) : stepScope.create(chosen, new ai.djl.ndarray.types.Shape(rows, 1));
+                    next = nextIds != null ? nextIds.reshape(now, 1) : stepScope.create(chosen, new ai.djl.ndarray.types.Shape(now, 1));
+                    if (active > 0 && active <= now / 2) {
+                        // half the rows have finished: copy the others' cache rows into a smaller batch, so each
+                        // step computes at most twice the rows still answering (at most log2(B) copies in all)
+                        long[] keep = new long[active];
+                        int[] keptRows = new int[active];
+                        int[] keptPad = new int[active];
+                        for (int i = 0, j = 0; i < now; i++) {
+                            if (!done[rowOf[i]]) {
+                                keep[j] = i;
+                                keptRows[j] = rowOf[i];
+                                keptPad[j++] = pad[i];
+                            }
+                        }
+                        KvCache smaller = cache.rows(scope, keep);
+                        cache.close();
+                        cache = smaller;
+                        next = next.get(stepScope.create(keep));
+                        rowOf = keptRows;
+                        pad = keptPad;
+                    }
                     next.attach(scope); // outlives this step's scope
                 }
             }
+        } finally {
+            cache.close();
+            scope.close();
         }
         List<int[]> result = new ArrayList<>();
         for (int r = 0; r < rows; r++) {

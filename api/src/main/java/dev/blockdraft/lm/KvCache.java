@@ -147,6 +147,35 @@ public final class KvCache implements AutoCloseable {
     }
 
     /**
+     * A new cache holding only the batch rows {@code rows} of this one (in that order), with this cache's
+     * length and capacity: a batch whose finished rows are dropped stops computing them.
+     */
+    public KvCache rows(NDManager parent, long[] rows) {
+        NDManager m = parent.newSubManager();
+        NDArray[] k = new NDArray[keys.length];
+        NDArray[] v = new NDArray[values.length];
+        try (NDManager scope = manager.newSubManager()) {
+            NDArray index = scope.create(rows).toDevice(device(), false);
+            for (int l = 0; l < keys.length; l++) {
+                k[l] = keys[l].get(index); // a gather along the batch axis: new arrays, not views
+                v[l] = values[l].get(index);
+                k[l].attach(m);
+                v[l].attach(m);
+            }
+        }
+        KvCache out = new KvCache(m, k, v, capacity);
+        out.length = length;
+        return out;
+    }
+
+    private KvCache(NDManager manager, NDArray[] keys, NDArray[] values, int capacity) {
+        this.manager = manager;
+        this.keys = keys;
+        this.values = values;
+        this.capacity = capacity;
+    }
+
+    /**
      * Compacts a verified token tree: of the {@code length − start} positions after {@code start},
      * keeps those at offsets {@code kept} (increasing; offset i holds the tree node at depth i of the
      * accepted path, its keys rotated for position start + i) at start, start+1, … and forgets the

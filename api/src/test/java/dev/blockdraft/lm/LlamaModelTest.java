@@ -183,6 +183,49 @@ class LlamaModelTest {
         }
     }
 
+    /**
+     * Rows that stop at different steps leave the batch (its cache rows copied into a smaller one whenever half
+     * have finished, here several times): every row still answers as it would alone, to its own stop token.
+     */
+    @Test
+    void rowsLeavingTheBatchAsTheyStopLeaveTheOthersUnchanged() {
+        LlamaConfig config = tiny("llama");
+        try (LlamaModel model = randomModel(config, 23)) {
+            for (var e : model.parameters().asMap().entrySet()) {
+                if (!e.getKey().endsWith("norm.weight")) {
+                    e.getValue().muli(8);
+                }
+            }
+            java.util.List<int[]> prompts = new java.util.ArrayList<>();
+            for (int i = 0; i < 9; i++) {
+                int[] p = new int[1 + i % 4];
+                for (int j = 0; j < p.length; j++) {
+                    p[j] = (3 * i + 5 * j + 1) % config.vocabSize();
+                }
+                prompts.add(p);
+            }
+            int budget = 16;
+            // each row's own stop: the token its free greedy answer emits at step 1 + 2i (some rows never stop)
+            java.util.List<int[]> free = new java.util.ArrayList<>();
+            java.util.Set<Integer> stops = new java.util.LinkedHashSet<>();
+            for (int i = 0; i < prompts.size(); i++) {
+                free.add(Generator.generate(model, prompts.get(i), budget, Sampler.greedy()).tokens());
+                if (i < 6) {
+                    stops.add(free.get(i)[1 + 2 * i]);
+                }
+            }
+            int[] stopIds = stops.stream().mapToInt(Integer::intValue).toArray();
+            java.util.List<int[]> batched = Generator.generateBatch(model, prompts, budget, Sampler.greedy(), stopIds);
+            int finishedEarly = 0;
+            for (int i = 0; i < prompts.size(); i++) {
+                int[] alone = Generator.generate(model, prompts.get(i), budget, Sampler.greedy(), stopIds).tokens();
+                assertArrayEquals(alone, batched.get(i), "prompt " + i);
+                finishedEarly += alone.length < budget ? 1 : 0;
+            }
+            assertTrue(finishedEarly >= 5, "rows that stopped before the budget: " + finishedEarly);
+        }
+    }
+
     static long[] toLong(int[] ids) {
         long[] out = new long[ids.length];
         for (int i = 0; i < ids.length; i++) {
