@@ -166,13 +166,7 @@ class LlamaModelTest {
     @Test
     void batchedLeftPaddedGenerationEqualsOneAtATime() {
         LlamaConfig config = tiny("qwen3");
-        try (LlamaModel model = randomModel(config, 21)) {
-            // sharpen so that every context token matters: padding leaking into attention would show
-            for (var e : model.parameters().asMap().entrySet()) {
-                if (!e.getKey().endsWith("norm.weight")) {
-                    e.getValue().muli(8);
-                }
-            }
+        try (LlamaModel model = sharpened(randomModel(config, 21))) {
             java.util.List<int[]> prompts = java.util.List.of(new int[] {5}, new int[] {7, 8, 9, 10, 11, 12},
                     new int[] {3, 1, 4}, new int[] {2, 7, 1, 8, 2, 8, 1, 8, 2});
             java.util.List<int[]> batched = Generator.generateBatch(model, prompts, 12, Sampler.greedy(), -1);
@@ -190,12 +184,7 @@ class LlamaModelTest {
     @Test
     void rowsLeavingTheBatchAsTheyStopLeaveTheOthersUnchanged() {
         LlamaConfig config = tiny("llama");
-        try (LlamaModel model = randomModel(config, 23)) {
-            for (var e : model.parameters().asMap().entrySet()) {
-                if (!e.getKey().endsWith("norm.weight")) {
-                    e.getValue().muli(8);
-                }
-            }
+        try (LlamaModel model = sharpened(randomModel(config, 23))) {
             java.util.List<int[]> prompts = new java.util.ArrayList<>();
             for (int i = 0; i < 9; i++) {
                 int[] p = new int[1 + i % 4];
@@ -224,6 +213,16 @@ class LlamaModelTest {
             }
             assertTrue(finishedEarly >= 5, "rows that stopped before the budget: " + finishedEarly);
         }
+    }
+
+    /** Every weight but the norms times 8, so that every context token matters: padding leaking into attention shows. */
+    static LlamaModel sharpened(LlamaModel model) {
+        for (var e : model.parameters().asMap().entrySet()) {
+            if (!e.getKey().endsWith("norm.weight")) {
+                e.getValue().muli(8);
+            }
+        }
+        return model;
     }
 
     static long[] toLong(int[] ids) {
