@@ -119,6 +119,19 @@ case ${CALL:-1} in
      fi ;;
 esac
 # pack everything into one archive ($OUT returns at most 8 files): logs, manifests, cells' small files (no weights)
+# each cell's trainer_state.json outgrew the pack's 3 MB (a record per step): its last step, every evaluation and the
+# run settings go beside it as training.json, the compact copy benchmarks/grid_results.py reads
+for state in $GRID_OUT/*/drafter/trainer_state.json; do
+  [[ -f $state ]] || continue
+  python3 - "$state" <<'PY'
+import json, os, sys
+d = json.load(open(sys.argv[1]))
+compact = {"note": "trainer_state.json with its last step record only (benchmarks/zoo_calls.sh)",
+           "steps": (d.get("steps") or [])[-1:], "evals": d.get("evals") or [], "run": d.get("run") or {}}
+with open(os.path.join(os.path.dirname(sys.argv[1]), "training.json"), "w") as f:
+    json.dump(compact, f, indent=1)
+PY
+done
 cp -r $GRID_OUT/logs $OUT/r/grid-logs 2>/dev/null
 cp runs/zoo/logs/*.txt $OUT/r/ 2>/dev/null
 find $GRID_OUT $TARGETS -maxdepth 4 \( -name '*.json' -o -name '*.jsonl' -o -name '*.csv' -o -name '*.txt' \) -size -3M 2>/dev/null | grep -v '/checkpoint' | tar czf $OUT/r/small.tgz -T - 2>/dev/null
