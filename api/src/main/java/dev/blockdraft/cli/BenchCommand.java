@@ -605,7 +605,10 @@ public final class BenchCommand implements Callable<Integer> {
                 out.put("plain_tokens_per_s", plainTps);
                 out.put("spec_tokens_per_s", specTps);
                 out.put("speedup", specTps / plainTps);
-                out.put("tau", steps == 0 ? Double.NaN : emitted / steps);
+                double tau = steps == 0 ? Double.NaN : emitted / steps;
+                out.put("tau", tau);
+                // what a speculative step costs in plain steps: the speedup is τ over it (issue goal: speedup ≥ 0.8 τ)
+                out.put("step_cost_in_plain_steps", tau * plainTps / specTps);
                 out.put("mismatches", mismatches);
                 if (trace != null) {
                     out.put("trace", traceDecodes(target, spec, promptIds.get(0), decoding));
@@ -613,8 +616,8 @@ public final class BenchCommand implements Callable<Integer> {
                 System.out.printf("backend: %s ops on %s%n", target.backend(), device);
                 System.out.printf("%-12s %10s %10s%n", "decode", "tokens", "tokens/s");
                 System.out.printf("%-12s %10d %10.1f%n", "plain", plainTokens, plainTps);
-                System.out.printf("%-12s %10d %10.1f   tau %.2f  speedup %.2fx  mismatches %d%n", "speculative", specTokens,
-                        specTps, (Double) out.get("tau"), specTps / plainTps, mismatches);
+                System.out.printf("%-12s %10d %10.1f   tau %.2f  speedup %.2fx (a step costs %.2f plain steps)  mismatches %d%n",
+                        "speculative", specTokens, specTps, tau, specTps / plainTps, tau * plainTps / specTps, mismatches);
                 if (mismatches > 0 && Boolean.TRUE.equals(out.get("tf32_override")) && decoding.sampling().isGreedy()) {
                     // verification's wider matmuls round differently under TF32: near-ties of the argmax can flip
                     System.out.println("note: TF32 is on (TORCH_ALLOW_TF32_CUBLAS_OVERRIDE=1), so speculative and plain greedy"
