@@ -115,9 +115,8 @@ public final class Generator {
         for (int r = 0; r < rows; r++) {
             rowOf[r] = r;
         }
-        NDManager scope = model.manager().newSubManager();
-        KvCache cache = KvCache.forModel(model, scope, rows, longest + budget);
-        try {
+        try (NDManager scope = model.manager().newSubManager();
+                KvCache cache = KvCache.forModel(model, scope, rows, longest + budget)) {
             NDArray next = scope.create(first).reshape(rows, longest);
             for (int step = 0; step < budget && active > 0; step++) {
                 int now = rowOf.length;
@@ -145,8 +144,8 @@ public final class Generator {
                     }
                     next = nextIds != null ? nextIds.reshape(now, 1) : stepScope.create(chosen, new ai.djl.ndarray.types.Shape(now, 1));
                     if (active > 0 && active <= now / 2) {
-                        // half the rows have finished: copy the others' cache rows into a smaller batch, so each
-                        // step computes at most twice the rows still answering (at most log2(B) copies in all)
+                        // half the rows have finished: the others continue as a smaller batch, so each step
+                        // computes at most twice the rows still answering (at most log2(B) compactions in all)
                         long[] keep = new long[active];
                         int[] keptRows = new int[active];
                         int[] keptPad = new int[active];
@@ -157,9 +156,7 @@ public final class Generator {
                                 keptPad[j++] = pad[i];
                             }
                         }
-                        KvCache smaller = cache.rows(scope, keep);
-                        cache.close();
-                        cache = smaller;
+                        cache.keepRows(keep);
                         next = next.get(stepScope.create(keep));
                         rowOf = keptRows;
                         pad = keptPad;
@@ -167,9 +164,6 @@ public final class Generator {
                     next.attach(scope); // outlives this step's scope
                 }
             }
-        } finally {
-            cache.close();
-            scope.close();
         }
         List<int[]> result = new ArrayList<>();
         for (int r = 0; r < rows; r++) {
