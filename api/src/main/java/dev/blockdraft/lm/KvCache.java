@@ -150,7 +150,7 @@ public final class KvCache implements AutoCloseable {
      * Keeps only the batch rows {@code rows} (in that order), layer by layer, each layer's old buffers freed as
      * soon as its rows are copied: a batch whose finished rows are dropped stops computing them, and the copy
      * needs one layer's memory beyond the cache, not a second cache (3,000 rows of a 146M target's fp32 cache
-     * are ~110 GB).
+     * are ~113 GB).
      */
     public void keepRows(long[] rows) {
         try (NDManager scope = manager.newSubManager()) {
