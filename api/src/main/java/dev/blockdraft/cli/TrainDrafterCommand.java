@@ -74,6 +74,11 @@ final class TrainDrafterCommand implements Callable<Integer> {
             description = "anchors per sequence per step, at most (default: 512, capped by the response length)")
     String blocks;
 
+    @Option(names = "--labels", paramLabel = "sampled|greedy",
+            description = "what a block slot learns to predict: the answer's own next token (sampled, the default) or"
+                    + " the target's greedy token while the answer follows greedy decoding in the block (greedy)")
+    String labels;
+
     @Option(names = "--batch", description = "sequences per step (default: the device's preset)")
     Integer batch;
 
@@ -223,6 +228,9 @@ final class TrainDrafterCommand implements Callable<Integer> {
         }
         if (validationSequences != null) {
             tc = tc.withValidationSequences(validationSequences);
+        }
+        if (labels != null) {
+            tc = tc.withLabels(dev.blockdraft.train.DraftTrainConfig.Labels.parse(labels, "--labels"));
         }
         return tc;
     }

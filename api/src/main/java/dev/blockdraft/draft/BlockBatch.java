@@ -48,6 +48,18 @@ public record BlockBatch(int sequences, int length, int blocks, int blockSize, i
      */
     public static BlockBatch of(java.util.List<int[]> sequences, java.util.List<int[]> anchors, int blockSize, int maxLength,
             int maskId, int padId, int rowQueries) {
+        return of(sequences, anchors, null, blockSize, maxLength, maskId, padId, rowQueries);
+    }
+
+    /**
+     * As {@link #of(java.util.List, java.util.List, int, int, int, int, int)}, the labels taken from
+     * {@code greedyNext} where given (per sequence, the target's greedy token at each position after the tokens
+     * before it; null: the sequence's own tokens): slot i of the block at anchor a is labelled greedyNext[a+i]
+     * only while the sequence follows greedy decoding inside the block (ids[a+j] = greedyNext[a+j] for every
+     * 0 < j < i), so each label is the token greedy verification compares that slot's draft with.
+     */
+    public static BlockBatch of(java.util.List<int[]> sequences, java.util.List<int[]> anchors,
+            java.util.List<int[]> greedyNext, int blockSize, int maxLength, int maskId, int padId, int rowQueries) {
         int s = sequences.size(), b = blockSize, k = b - 1;
         int most = 1;
         for (int[] a : anchors) {
@@ -72,17 +84,25 @@ public record BlockBatch(int sequences, int length, int blocks, int blockSize, i
                 ids[r * l + i] = i < len ? seq[i] : padId;
             }
             int[] a = anchors.get(r);
+            int[] greedy = greedyNext == null ? null : greedyNext.get(r);
             for (int j = 0; j < m; j++) {
                 boolean isReal = j < a.length;
                 int anchor = isReal ? a[j] : 0;
                 real += isReal ? 1 : 0;
                 anchorOf[r * m + j] = anchor;
                 anchorTokens[r * m + j] = isReal ? seq[anchor] : padId;
+                boolean onGreedyPath = true; // the block's tokens so far are greedy decoding's
                 for (int i = 1; i < b; i++) {
                     int slot = (r * m + j) * k + (i - 1);
                     int target = anchor + i;
                     boolean labelled = isReal && target < len;
-                    labels[slot] = labelled ? seq[target] : 0;
+                    int label = labelled ? seq[target] : 0;
+                    if (greedy != null && labelled) {
+                        labelled = onGreedyPath && greedy[target] >= 0;
+                        label = labelled ? greedy[target] : 0;
+                        onGreedyPath &= seq[target] == greedy[target];
+                    }
+                    labels[slot] = label;
                     slotMask[slot] = labelled ? 1f : 0f;
                 }
             }

@@ -53,7 +53,8 @@ import java.util.function.Function;
  *                    "answers": 1},                // answers sampled per conversation (> 1: a temperature)
  *   "training": {"batch": 4, "seq_len": 256, "lr": 0.002, "warmup_steps": 10, "weight_decay": 0.01,
  *                "grad_accum": 1, "blocks_per_sequence": 64, "validation_sequences": 12,
- *                "eval_every": 30, "checkpoint_every": 20},
+ *                "eval_every": 30, "checkpoint_every": 20,
+ *                "labels": "sampled"},         // or "greedy": the target's argmax on the greedy path
  *   "eval": {"benchmarks": ["gsm8k", "mt_bench"], "prompts": 4, "max_new_tokens": 48,
  *            "baseline": false, "offline_tau": false, "checkpoint": "last"}
  * }
@@ -67,7 +68,7 @@ public final class GridFile {
     private static final Set<String> REGENERATION = Set.of("conversations", "validation", "follow_up_share", "max_new_tokens",
             "max_prompt_tokens", "batch", "temperature", "top_p", "seed", "answers");
     private static final Set<String> TRAINING = Set.of("batch", "seq_len", "lr", "warmup_steps", "weight_decay", "grad_accum",
-            "blocks_per_sequence", "validation_sequences", "eval_every", "checkpoint_every");
+            "blocks_per_sequence", "validation_sequences", "eval_every", "checkpoint_every", "labels");
     private static final Set<String> EVAL = Set.of("benchmarks", "prompts", "max_new_tokens", "baseline", "offline_tau",
             "checkpoint");
     private static final Set<String> OBJECTIVE = Set.of("name", "objective", "layers");
@@ -305,6 +306,13 @@ public final class GridFile {
             }
             if (o.has("validation_sequences")) {
                 tc = tc.withValidationSequences(asInt(o.get("validation_sequences"), p + "validation_sequences", 1));
+            }
+            if (o.has("labels")) {
+                String labels = asString(o.get("labels"), p + "labels");
+                if (!List.of("sampled", "greedy").contains(labels)) {
+                    throw error(p + "labels", "\"" + labels + "\" is not sampled or greedy");
+                }
+                tc = tc.withLabels(dev.blockdraft.train.DraftTrainConfig.Labels.parse(labels, p + "labels"));
             }
         } catch (IllegalArgumentException e) {
             throw error("training", e.getMessage());

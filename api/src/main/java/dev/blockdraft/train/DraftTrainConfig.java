@@ -11,15 +11,48 @@ import java.util.Map;
  * @param blocksPerSequence distinct random anchors (blocks) per sequence per step, at most; fewer
  *     when the response has fewer positions ({@link BlockSampler#ALL}: every position)
  * @param validationSequences held-out sequences scored at each validation pass
+ * @param labels what each block slot is trained (and validated) to predict
  */
-public record DraftTrainConfig(TrainConfig optimizer, int blocksPerSequence, int validationSequences) {
+public record DraftTrainConfig(TrainConfig optimizer, int blocksPerSequence, int validationSequences, Labels labels) {
+
+    /** What a block slot's label is. */
+    public enum Labels {
+        /** The sequence's own next token (the regenerated answer's, sampled or greedy as it was made). */
+        SAMPLED,
+        /**
+         * The target's greedy token there ({@link GreedyLabels}), for the slots before the answer leaves greedy
+         * decoding inside the block: what greedy verification compares each draft with, on the contexts of the
+         * (sampled) answers. The same as {@link #SAMPLED} on greedy answers.
+         */
+        GREEDY;
+
+        public String id() {
+            return name().toLowerCase(java.util.Locale.ROOT);
+        }
+
+        /** {@code sampled} or {@code greedy}; {@code what} (a flag or a grid key) names the setting in the error. */
+        public static Labels parse(String value, String what) {
+            for (Labels l : values()) {
+                if (l.id().equals(value)) {
+                    return l;
+                }
+            }
+            throw new IllegalArgumentException(what + " " + value + ": expected sampled or greedy");
+        }
+    }
+
     public DraftTrainConfig {
+        java.util.Objects.requireNonNull(labels, "labels");
         if (blocksPerSequence < 1) {
             throw new IllegalArgumentException("blocksPerSequence=" + blocksPerSequence + " must be >= 1");
         }
         if (validationSequences < 1) {
             throw new IllegalArgumentException("validationSequences=" + validationSequences + " must be >= 1");
         }
+    }
+
+    public DraftTrainConfig(TrainConfig optimizer, int blocksPerSequence, int validationSequences) {
+        this(optimizer, blocksPerSequence, validationSequences, Labels.SAMPLED);
     }
 
     /** Anchors per sequence by default: DFlash's recipe samples 512 per sequence (every position of a shorter response). */
@@ -57,7 +90,7 @@ public record DraftTrainConfig(TrainConfig optimizer, int blocksPerSequence, int
     }
 
     public DraftTrainConfig withOptimizer(TrainConfig t) {
-        return new DraftTrainConfig(t, blocksPerSequence, validationSequences);
+        return new DraftTrainConfig(t, blocksPerSequence, validationSequences, labels);
     }
 
     public DraftTrainConfig withSteps(int steps) {
@@ -69,17 +102,24 @@ public record DraftTrainConfig(TrainConfig optimizer, int blocksPerSequence, int
     }
 
     public DraftTrainConfig withBlocksPerSequence(int m) {
-        return new DraftTrainConfig(optimizer, m, validationSequences);
+        return new DraftTrainConfig(optimizer, m, validationSequences, labels);
     }
 
     public DraftTrainConfig withValidationSequences(int n) {
-        return new DraftTrainConfig(optimizer, blocksPerSequence, n);
+        return new DraftTrainConfig(optimizer, blocksPerSequence, n, labels);
+    }
+
+    public DraftTrainConfig withLabels(Labels l) {
+        return new DraftTrainConfig(optimizer, blocksPerSequence, validationSequences, l);
     }
 
     public Map<String, String> asMap() {
         Map<String, String> m = new LinkedHashMap<>(optimizer.asMap());
         m.put("blocks_per_sequence", blocksPerSequence == BlockSampler.ALL ? "all" : "" + blocksPerSequence);
         m.put("validation_sequences", "" + validationSequences);
+        if (labels != Labels.SAMPLED) { // absent for the default, so settings recorded before it still match
+            m.put("labels", labels.id());
+        }
         return m;
     }
 }

@@ -110,6 +110,12 @@ public final class DrafterTrainer {
         }
         List<RegeneratedData.Sequence> validation = data.validation().subList(0,
                 Math.min(config.validationSequences(), data.validation().size()));
+        if (config.labels() == DraftTrainConfig.Labels.GREEDY) {
+            // the target as it verifies (not its fp16 feature copy): labels are what verification compares with
+            train = GreedyLabels.annotate(drafter.target(), train, opt.batchSize(), opt.seqLen(), "greedy labels: train");
+            validation = GreedyLabels.annotate(drafter.target(), validation, opt.batchSize(), opt.seqLen(),
+                    "greedy labels: validation");
+        }
         LrSchedule schedule = opt.schedule();
         try (dev.blockdraft.io.OutputFolder.Lock lock = outDir == null ? null
                         : dev.blockdraft.io.OutputFolder.Lock.acquire(outDir, "--out");
@@ -166,12 +172,16 @@ public final class DrafterTrainer {
      * checkpoints record them (a resume or a reuse under other settings is refused).
      */
     public Map<String, String> runSettings(Drafter drafter, RegeneratedData data) {
-        return TrainerState.runSettings(config.optimizer(), Map.of("objective", objective.toString(),
+        Map<String, String> extra = new LinkedHashMap<>(Map.of("objective", objective.toString(),
                 "drafter", drafter.config().toString(), "precision", precision.toString(),
                 "half_precision_target", "" + halfPrecisionTarget,
                 "blocks_per_sequence", "" + config.blocksPerSequence(),
                 "train_sequences", "" + data.train().size(),
                 "target_embedding_sha256", dev.blockdraft.lm.TargetFingerprint.of(drafter.target()).embeddingSha256()));
+        if (config.labels() != DraftTrainConfig.Labels.SAMPLED) { // absent for the default: older checkpoints resume
+            extra.put("labels", config.labels().id());
+        }
+        return TrainerState.runSettings(config.optimizer(), extra);
     }
 
     /** Whether {@code outDir} holds a finished run of exactly these settings and steps (so its drafter can be reused). */

@@ -26,10 +26,29 @@ import java.util.List;
  */
 public record RegeneratedData(List<Sequence> train, List<Sequence> validation, Manifest manifest) {
 
-    /** One regenerated example: prompt followed by the target's response. */
-    public record Sequence(int[] ids, int responseStart) {
+    /**
+     * One regenerated example: prompt followed by the target's response, and optionally
+     * {@code greedyNext}: at each position p the token greedy decoding gives there after ids[0..p−1] (−1 where
+     * unknown), the labels of {@link dev.blockdraft.train.DraftTrainConfig.Labels#GREEDY} training. Not stored in
+     * the folder: {@link GreedyLabels} computes it when a run asks for it.
+     */
+    public record Sequence(int[] ids, int responseStart, int[] greedyNext) {
+        public Sequence {
+            if (greedyNext != null && greedyNext.length != ids.length) {
+                throw new IllegalArgumentException(greedyNext.length + " greedy tokens for " + ids.length + " positions");
+            }
+        }
+
+        public Sequence(int[] ids, int responseStart) {
+            this(ids, responseStart, null);
+        }
+
         public int responseLength() {
             return ids.length - responseStart;
+        }
+
+        public Sequence withGreedyNext(int[] greedy) {
+            return new Sequence(ids, responseStart, greedy);
         }
     }
 

@@ -147,4 +147,67 @@ class BlockSamplerTest {
         BlockBatch again = sampler.sample(List.of(seq), 3, new SplittableRandom(5));
         assertArrayEquals(b.anchors(), again.anchors());
     }
+
+    /**
+     * Greedy labels: slot i of the block at anchor a is labelled with the target's greedy token at a+i while the
+     * sequence's tokens a+1..a+i−1 are the greedy ones, masked from the first departure on; checked against
+     * that rule written out per slot, on every anchor of sequences that leave and rejoin greedy decoding.
+     */
+    @Test
+    void greedyLabelsFollowTheGreedyPathUntilTheSequenceLeavesIt() {
+        SplittableRandom rng = new SplittableRandom(3);
+        List<RegeneratedData.Sequence> seqs = new ArrayList<>();
+        for (int n = 0; n < 5; n++) {
+            int len = 9 + n * 3;
+            int[] ids = new int[len];
+            int[] greedy = new int[len];
+            greedy[0] = -1;
+            for (int p = 0; p < len; p++) {
+                ids[p] = 20 + rng.nextInt(6);
+                if (p > 0) {
+                    greedy[p] = rng.nextInt(3) == 0 ? 20 + rng.nextInt(6) : ids[p]; // mostly on the greedy path
+                }
+            }
+            seqs.add(new RegeneratedData.Sequence(ids, 2 + n % 3, greedy));
+        }
+        int b = 5;
+        BlockSampler sampler = new BlockSampler(b, BlockSampler.ALL, 64, MASK, PAD);
+        BlockBatch batch = sampler.evenly(seqs);
+        int k = b - 1, departures = 0, labelled = 0;
+        for (int s = 0; s < seqs.size(); s++) {
+            int[] ids = seqs.get(s).ids(), greedy = seqs.get(s).greedyNext();
+            for (int j = 0; j < batch.blocks(); j++) {
+                int slot0 = (s * batch.blocks() + j) * k;
+                int a = (int) batch.anchors()[s * batch.blocks() + j];
+                boolean real = j < ids.length - 1 - seqs.get(s).responseStart(); // every response position anchors a block
+                for (int i = 1; i < b; i++) {
+                    boolean onPath = true;
+                    for (int q = 1; q < i; q++) {
+                        onPath &= a + q < ids.length && ids[a + q] == greedy[a + q];
+                    }
+                    boolean expectLabel = real && a + i < ids.length && onPath;
+                    assertEquals(expectLabel ? 1f : 0f, batch.slotMask()[slot0 + i - 1], "sequence " + s + " anchor " + a + " slot " + i);
+                    if (expectLabel) {
+                        assertEquals(greedy[a + i], batch.labels()[slot0 + i - 1], "label, sequence " + s + " anchor " + a + " slot " + i);
+                        labelled++;
+                    } else if (real && a + i < ids.length) {
+                        departures++;
+                    }
+                }
+            }
+        }
+        assertTrue(labelled > 40 && departures > 10, "labelled slots " + labelled + ", slots past a departure " + departures);
+        // without greedy tokens the same sequences give their own next tokens
+        List<RegeneratedData.Sequence> plain = new ArrayList<>();
+        for (RegeneratedData.Sequence seq : seqs) {
+            plain.add(new RegeneratedData.Sequence(seq.ids(), seq.responseStart()));
+        }
+        BlockBatch own = sampler.evenly(plain);
+        for (int slot = 0; slot < own.labels().length; slot++) {
+            if (own.slotMask()[slot] > 0) {
+                int s = slot / (own.blocks() * k), j = (slot / k) % own.blocks(), i = slot % k + 1;
+                assertEquals(seqs.get(s).ids()[(int) own.anchors()[s * own.blocks() + j] + i], own.labels()[slot]);
+            }
+        }
+    }
 }
