@@ -19,10 +19,13 @@ public final class GreedyLabels {
     /**
      * The sequences with {@code greedyNext} set: position p holds the target's argmax after ids[0..p−1]
      * (p ≥ 1, up to {@code maxLength}; −1 at 0 and past it). {@code batch} sequences go through the target at once,
-     * right-padded (causal attention: the padding changes no earlier position).
+     * right-padded (causal attention: the padding changes no earlier position), fewer where their fp32 logits
+     * would pass 512 MiB (a 150k-token vocabulary: one sequence of 1,000 tokens at a time).
      */
     public static List<RegeneratedData.Sequence> annotate(LlamaModel target, List<RegeneratedData.Sequence> seqs, int batch,
             int maxLength, String label) {
+        long perSequence = 4L * maxLength * target.config().vocabSize();
+        batch = (int) Math.max(1, Math.min(batch, (512L << 20) / perSequence));
         List<RegeneratedData.Sequence> out = new ArrayList<>(seqs.size());
         try (ProgressBar bar = ProgressBar.start(label, seqs.size())) {
             for (int start = 0; start < seqs.size(); start += batch) {
