@@ -110,12 +110,6 @@ public final class DrafterTrainer {
         }
         List<RegeneratedData.Sequence> validation = data.validation().subList(0,
                 Math.min(config.validationSequences(), data.validation().size()));
-        if (config.labels() == DraftTrainConfig.Labels.GREEDY) {
-            // the target as it verifies (not its fp16 feature copy): labels are what verification compares with
-            train = GreedyLabels.annotate(drafter.target(), train, opt.batchSize(), opt.seqLen(), "greedy labels: train");
-            validation = GreedyLabels.annotate(drafter.target(), validation, opt.batchSize(), opt.seqLen(),
-                    "greedy labels: validation");
-        }
         LrSchedule schedule = opt.schedule();
         try (dev.blockdraft.io.OutputFolder.Lock lock = outDir == null ? null
                         : dev.blockdraft.io.OutputFolder.Lock.acquire(outDir, "--out");
@@ -124,6 +118,12 @@ public final class DrafterTrainer {
                 dev.blockdraft.io.AtomicFiles.recover(outDir);
             }
             int start = resume(drafter, stepper, run, outDir, runSettings);
+            if (config.labels() == DraftTrainConfig.Labels.GREEDY) {
+                // the target as it verifies (not its fp16 feature copy): labels are what verification compares with
+                train = GreedyLabels.annotate(drafter.target(), train, opt.batchSize(), opt.seqLen(), "greedy labels: train");
+                validation = GreedyLabels.annotate(drafter.target(), validation, opt.batchSize(), opt.seqLen(),
+                        "greedy labels: validation");
+            }
             Best best = new Best(outDir == null ? null : Best.read(outDir.resolve(BEST)));
             listeners.forEach(l -> l.onStart(run, start, opt.steps()));
             long tokensSeen = run.steps().isEmpty() ? 0 : run.steps().get(run.steps().size() - 1).tokensSeen();
