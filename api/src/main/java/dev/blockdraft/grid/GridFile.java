@@ -309,10 +309,11 @@ public final class GridFile {
             }
             if (o.has("labels")) {
                 String labels = asString(o.get("labels"), p + "labels");
-                if (!List.of("sampled", "greedy").contains(labels)) {
+                try {
+                    tc = tc.withLabels(dev.blockdraft.train.DraftTrainConfig.Labels.parse(labels, p + "labels"));
+                } catch (IllegalArgumentException e) { // named here: the catch below would name only "training"
                     throw error(p + "labels", "\"" + labels + "\" is not sampled or greedy");
                 }
-                tc = tc.withLabels(dev.blockdraft.train.DraftTrainConfig.Labels.parse(labels, p + "labels"));
             }
         } catch (IllegalArgumentException e) {
             throw error("training", e.getMessage());

@@ -144,11 +144,12 @@ public final class BlockSampler {
     private BlockBatch build(List<RegeneratedData.Sequence> seqs, List<int[]> anchors) {
         List<int[]> ids = new ArrayList<>();
         List<int[]> greedy = new ArrayList<>();
+        boolean greedyLabels = false;
         for (RegeneratedData.Sequence seq : seqs) {
             ids.add(seq.ids());
             greedy.add(seq.greedyNext());
+            greedyLabels |= seq.greedyNext() != null;
         }
-        boolean greedyLabels = seqs.stream().anyMatch(seq -> seq.greedyNext() != null);
         return BlockBatch.of(ids, anchors, greedyLabels ? greedy : null, blockSize, maxLength, maskId, padId, rowQueries);
     }
 }

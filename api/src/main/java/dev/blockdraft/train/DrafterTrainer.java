@@ -178,8 +178,9 @@ public final class DrafterTrainer {
                 "blocks_per_sequence", "" + config.blocksPerSequence(),
                 "train_sequences", "" + data.train().size(),
                 "target_embedding_sha256", dev.blockdraft.lm.TargetFingerprint.of(drafter.target()).embeddingSha256()));
-        if (config.labels() != DraftTrainConfig.Labels.SAMPLED) { // absent for the default: older checkpoints resume
-            extra.put("labels", config.labels().id());
+        String labels = config.asMap().get("labels"); // absent for the default (DraftTrainConfig): older checkpoints resume
+        if (labels != null) {
+            extra.put("labels", labels);
         }
         return TrainerState.runSettings(config.optimizer(), extra);
     }
